@@ -1,0 +1,39 @@
+"""keras_genart: train generative art models with Keras `fit` and export them.
+
+The package imports nothing heavy on its own: TensorFlow and Keras load the first
+time a model, a data source or a callback is asked for, so that `genart --help`
+and `keras_genart.serving` stay fast and TensorFlow-free.
+"""
+
+import importlib
+
+from keras_genart._version import __version__
+
+# Public name -> module that defines it. Resolved lazily by __getattr__.
+_LAZY = {
+    "DCGAN": "keras_genart.models.dcgan",
+    "WGANGP": "keras_genart.models.wgan_gp",
+    "VAE": "keras_genart.models.vae",
+    "build_model": "keras_genart.models.registry",
+    "MODEL_TYPES": "keras_genart.models.registry",
+    "load_images": "keras_genart.data.sources",
+    "make_dataset": "keras_genart.data.pipeline",
+    "ImageGridCallback": "keras_genart.callbacks.image_grid",
+    "sample_latents": "keras_genart.latents",
+    "UserInputError": "keras_genart.errors",
+}
+
+__all__ = ["__version__", *sorted(_LAZY)]
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'keras_genart' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,14 @@
+"""Data sources (image folder, TFDS, built-in art), cleaning and the tf.data pipeline."""
+
+from keras_genart.data.image_folder import load_image_folder
+from keras_genart.data.sources import (
+    DEFAULT_SOURCE,
+    ImageData,
+    check_image_size,
+    load_images,
+    parse_source,
+)
+from keras_genart.data.pipeline import make_dataset
+
+__all__ = ["DEFAULT_SOURCE", "ImageData", "check_image_size", "load_image_folder",
+           "load_images", "make_dataset", "parse_source"]

@@ -1,0 +1,215 @@
+"""`--data SOURCE` strings -> images: a folder, `tfds:NAME[:SPLIT]`, `builtin:NAME`."""
+
+import dataclasses
+import os
+
+import numpy as np
+
+from keras_genart.data import builtin_art
+from keras_genart.data.image_folder import describe_summary, load_image_folder
+from keras_genart.errors import UserInputError
+
+DEFAULT_SOURCE = "builtin:abstract"
+BUILTIN_DEFAULT_SIZE = 4096
+
+
+@dataclasses.dataclass
+class ImageData:
+    """Images of one source, before batching.
+
+    Attributes:
+        dataset: `tf.data.Dataset` of uint8 `(s, s, 3)` images, or of
+            `(image, label)` pairs when the source has classes.
+        num_images: int. Number of images.
+        image_size: int. Side of the square images.
+        class_names: list of str. Empty when the source has no classes.
+        summary: dict. What was read and skipped, for the run's metadata.
+    """
+
+    dataset: object
+    num_images: int
+    image_size: int
+    class_names: list
+    summary: dict
+
+    def describe(self):
+        """One line for the console."""
+        text = f"{self.summary['source']}: {self.num_images} images"
+        if "skipped" in self.summary:
+            text = f"{self.summary['source']}: {describe_summary(self.summary)}"
+        if self.class_names:
+            text += f", {len(self.class_names)} classes"
+        return text
+
+
+def parse_source(source):
+    """Splits a source string into `(kind, parts)`; kind is folder/tfds/builtin."""
+    if not isinstance(source, str) or not source:
+        raise UserInputError(f"data source must be a non-empty string, got {source!r}")
+    for kind in ("tfds", "builtin"):
+        if source.startswith(kind + ":"):
+            parts = source.split(":")[1:]
+            if not parts[0] or len(parts) > 2:
+                raise UserInputError(
+                    f"bad data source {source!r}; expected '{kind}:NAME' or "
+                    f"'{kind}:NAME:{'SPLIT' if kind == 'tfds' else 'COUNT'}'"
+                )
+            return kind, parts
+    return "folder", [source]
+
+
+def _from_arrays(images, labels):
+    import tensorflow as tf
+
+    if labels is None:
+        return tf.data.Dataset.from_tensor_slices(images)
+    return tf.data.Dataset.from_tensor_slices((images, labels))
+
+
+def load_images(source=DEFAULT_SOURCE, image_size=32, seed=0,
+                tfds_data_dir=None, min_size=None):
+    """Reads a data source as square uint8 RGB images.
+
+    Args:
+        source: str. A folder path, `"tfds:NAME[:SPLIT]"` (read from
+            `tfds_data_dir`, never downloaded) or `"builtin:NAME[:COUNT]"`
+            (the procedural art set, see `keras_genart.data.builtin_art`).
+            Defaults to `"builtin:abstract"`.
+        image_size: int. Side of the output squares. Defaults to 32.
+        seed: int. Seed of the built-in set. Defaults to 0.
+        tfds_data_dir: str. Where TFDS data sets are prepared. Defaults to
+            TFDS' own default (`~/tensorflow_datasets`).
+        min_size: int. Folder images with a shorter side are skipped.
+            Defaults to `image_size // 2`.
+
+    Returns:
+        `ImageData`.
+
+    Example:
+    >>> data = load_images("builtin:mondrian:64", image_size=16)
+    >>> data.num_images
+    64
+    """
+    kind, parts = parse_source(source)
+    if kind == "builtin":
+        name = parts[0]
+        if name not in builtin_art.DATASETS:
+            raise UserInputError(
+                f"unknown built-in data set {name!r} in {source!r}; choose from "
+                + ", ".join(f"builtin:{n}" for n in builtin_art.DATASETS)
+            )
+        count = _parse_count(parts[1], source) if len(parts) > 1 else BUILTIN_DEFAULT_SIZE
+        images, labels, names = builtin_art.make_art(name, count, image_size, seed)
+        if len(names) == 1:
+            labels, names = None, []
+        summary = {"source": source, "kind": "builtin", "seed": int(seed),
+                   "num_images": count}
+        return ImageData(_from_arrays(images, labels), count, image_size, names, summary)
+    if kind == "folder":
+        images, labels, names, summary = load_image_folder(
+            parts[0], image_size, min_size=min_size
+        )
+        summary = {"source": os.path.abspath(parts[0]), "kind": "folder", **summary}
+        return ImageData(_from_arrays(images, labels), len(images), image_size,
+                         names, summary)
+    return _load_tfds(parts[0], parts[1] if len(parts) > 1 else "train",
+                      image_size, tfds_data_dir, source)
+
+
+def _parse_count(text, source):
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise UserInputError(f"bad image count {text!r} in {source!r}; expected a positive integer")
+    return count
+
+
+def _load_tfds(name, split, image_size, data_dir, source):
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    hint = (
+        f"prepare it once on a machine with internet (`tfds build {name}"
+        + (f" --data_dir {data_dir}" if data_dir else "")
+        + "`, or `tfds.builder(...).download_and_prepare()`) and pass its "
+        "folder with --tfds-data-dir; keras_genart never downloads at run time"
+    )
+    try:
+        dataset, info = tfds.load(name, split=split, data_dir=data_dir,
+                                  download=False, with_info=True)
+    except tfds.core.registered.DatasetNotFoundError as e:
+        raise UserInputError(f"unknown TFDS data set {name!r} in {source!r}: {e}") from e
+    except AssertionError as e:  # what TFDS raises for data that isn't prepared
+        raise UserInputError(
+            f"TFDS data set {name!r} is not prepared in "
+            f"{data_dir or '~/tensorflow_datasets'}: {hint}"
+        ) from e
+    except ValueError as e:  # e.g. an unknown split
+        raise UserInputError(f"cannot read {source!r}: {e}") from e
+
+    features = info.features
+    image_key = next(
+        (k for k, f in features.items() if isinstance(f, tfds.features.Image)), None
+    )
+    if image_key is None:
+        raise UserInputError(f"TFDS data set {name!r} has no image feature")
+    label_feature = features.get("label") if "label" in features else None
+    has_labels = isinstance(label_feature, tfds.features.ClassLabel)
+    class_names = list(label_feature.names) if has_labels else []
+
+    def prepare(example):
+        image = to_square_rgb_uint8(example[image_key], image_size)
+        if has_labels:
+            return image, tf.cast(example["label"], tf.int32)
+        return image
+
+    dataset = dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+    try:
+        num_images = int(info.splits[split].num_examples)
+    except Exception:  # split expressions TFDS can't size: count once
+        num_images = int(dataset.reduce(0, lambda n, _: n + 1))
+    summary = {"source": source, "kind": "tfds", "name": name, "split": split,
+               "num_images": num_images, "version": str(info.version)}
+    return ImageData(dataset, num_images, image_size, class_names, summary)
+
+
+def to_square_rgb_uint8(image, image_size):
+    """TF image of any channel count -> uint8 RGB square, antialiased."""
+    import tensorflow as tf
+
+    image = tf.convert_to_tensor(image)
+    channels = image.shape[-1]
+    if image.dtype != tf.uint8:
+        image = tf.image.convert_image_dtype(image, tf.float32)
+    else:
+        image = tf.cast(image, tf.float32) / 255.0
+    if channels == 1:
+        image = tf.tile(image, [1, 1, 3])
+    elif channels == 2:  # gray + alpha
+        image = tf.tile(image[..., :1], [1, 1, 3]) * image[..., 1:] + (1 - image[..., 1:])
+    elif channels == 4:
+        image = image[..., :3] * image[..., 3:] + (1 - image[..., 3:])
+    shape = tf.shape(image)
+    side = tf.minimum(shape[0], shape[1])
+    image = tf.image.resize_with_crop_or_pad(image, side, side)
+    image = tf.image.resize(image, (image_size, image_size), method="bicubic",
+                            antialias=True)
+    image = tf.clip_by_value(tf.round(image * 255.0), 0, 255)
+    return tf.ensure_shape(tf.cast(image, tf.uint8), (image_size, image_size, 3))
+
+
+def check_image_size(image_size):
+    """Raises unless image_size is a power of two in [16, 128]."""
+    valid = (16, 32, 64, 128)
+    if image_size not in valid:
+        raise UserInputError(
+            f"image size {image_size!r} is not supported; choose one of "
+            f"{', '.join(map(str, valid))} (powers of two from 16 to 128)"
+        )
+    return int(image_size)
+
+
+__all__ = ["ImageData", "load_images", "parse_source", "check_image_size",
+           "DEFAULT_SOURCE"]

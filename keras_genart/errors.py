@@ -1,0 +1,9 @@
+"""Errors that a user can cause, as opposed to bugs in keras_genart."""
+
+
+class UserInputError(ValueError):
+    """Bad input from a user: a path, a size, a file or a setting.
+
+    The message names the input and says what would be accepted. The CLI prints
+    it as one line instead of a traceback.
+    """

@@ -1,0 +1,92 @@
+"""Pictures out: value conversion, image grids and PNG files with provenance.
+
+NumPy and Pillow only, so that callbacks, the CLI and the TensorFlow-free
+serving runtime share one implementation.
+"""
+
+import io
+import math
+import os
+
+import numpy as np
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
+
+
+def to_uint8(images):
+    """Converts images with values in [0, 1] to uint8 in [0, 255]."""
+    images = np.asarray(images, dtype=np.float32)
+    return np.clip(np.rint(images * 255.0), 0, 255).astype(np.uint8)
+
+
+def make_grid(images, cols=None, padding=2, pad_value=255):
+    """Tiles a batch of images into one picture.
+
+    Args:
+        images: array `(n, h, w, c)`, uint8 or float in [0, 1].
+        cols: int. Columns of the grid. Defaults to ceil(sqrt(n)).
+        padding: int. Pixels between tiles and around the border. Defaults to 2.
+        pad_value: int. Gray level of the padding. Defaults to 255 (white).
+
+    Returns:
+        uint8 array `(H, W, c)`.
+    """
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        images = to_uint8(images)
+    if images.ndim != 4:
+        raise ValueError(f"images must be (n, h, w, c), got shape {images.shape}")
+    n, h, w, c = images.shape
+    cols = int(cols or math.ceil(math.sqrt(n)))
+    rows = math.ceil(n / cols)
+    grid = np.full(
+        (rows * (h + padding) + padding, cols * (w + padding) + padding, c),
+        pad_value,
+        dtype=np.uint8,
+    )
+    for i, image in enumerate(images):
+        r, col = divmod(i, cols)
+        y = padding + r * (h + padding)
+        x = padding + col * (w + padding)
+        grid[y : y + h, x : x + w] = image
+    return grid
+
+
+def to_pil(image):
+    """A uint8 `(h, w, c)` array as a PIL image (c is 1 or 3)."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        image = to_uint8(image)
+    if image.shape[-1] == 1:
+        return Image.fromarray(image[..., 0], mode="L")
+    return Image.fromarray(image, mode="RGB")
+
+
+def png_bytes(image, metadata=None):
+    """Encodes an image as PNG, with `metadata` as PNG text chunks."""
+    info = PngInfo()
+    for key, value in (metadata or {}).items():
+        info.add_text(str(key), str(value))
+    buffer = io.BytesIO()
+    to_pil(image).save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+def save_png(path, image, metadata=None):
+    """Writes a PNG atomically (write to a temporary name, then rename)."""
+    atomic_write_bytes(path, png_bytes(image, metadata))
+
+
+def atomic_write_bytes(path, data):
+    """Writes `data` to `path` so that readers never see a half-written file."""
+    path = os.fspath(path)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)

@@ -1,0 +1,295 @@
+"""What every generative model shares: latents, trackers, generate, compile.
+
+A new model subclasses `GenerativeModel` (one optimizer, like the VAE) or
+`AdversarialModel` (a generator and a discriminator with one optimizer each)
+and writes only its `train_step`.
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_genart import latents
+from keras_genart.data.augment import build_augmentation
+from keras_genart.models import _tf_step
+
+PACKAGE = "keras_genart"
+
+
+def _check_backend():
+    if keras.backend.backend() != "tensorflow":
+        raise RuntimeError(
+            "keras_genart's training step needs the TensorFlow backend, but "
+            f"KERAS_BACKEND is {keras.backend.backend()!r}; set "
+            "KERAS_BACKEND=tensorflow"
+        )
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class GenerativeModel(keras.Model):
+    """Base of keras_genart's models: the protocol callbacks and export use.
+
+    Protocol: `latent_dim`, `generator` (a functional model latents -> images
+    in [-1, 1]), `generate(n, seed)`, `image_size`, `channels`, `model_type`.
+
+    Args:
+        latent_dim: int. Size of the latent vector.
+        augmentation: list of str. Augmentations applied to real images in
+            `train_step`, from `keras_genart.data.augment.AUGMENTATIONS`.
+            Defaults to None (none).
+        seed: int. Seed of the training-time randomness (latents, noise,
+            augmentation). Defaults to None.
+    """
+
+    model_type = None
+    optimizer_names = ("optimizer",)
+
+    def __init__(self, latent_dim, augmentation=None, seed=None, **kwargs):
+        _check_backend()
+        super().__init__(**kwargs)
+        self.latent_dim = int(latent_dim)
+        self.augmentation_names = list(augmentation or [])
+        self.seed = seed
+        self.augmentation = build_augmentation(self.augmentation_names, seed)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self._trackers = {}
+        self._genart_compile_config = None
+
+    # --- trackers -----------------------------------------------------------
+    def _add_trackers(self, *names):
+        for name in names:
+            self._trackers[name] = keras.metrics.Mean(name=name)
+
+    @property
+    def metrics(self):
+        return list(self._trackers.values())
+
+    def _update_trackers(self, **values):
+        for name, value in values.items():
+            self._trackers[name].update_state(value)
+        return {m.name: m.result() for m in self.metrics}
+
+    # --- helpers for train_step --------------------------------------------
+    def _real_images(self, data):
+        """The images of a batch (labels, if any, are not used yet)."""
+        images = data
+        # fit yields images or (images, labels); train_on_batch(x) packs
+        # (x, None, None). The images are the first leaf either way.
+        while isinstance(images, (tuple, list)):
+            images = images[0]
+        if self.augmentation is not None:
+            images = self.augmentation(images, training=True)
+        return images
+
+    def _normal(self, shape):
+        return keras.random.normal(shape, seed=self.seed_generator)
+
+    @staticmethod
+    def _global_mean(per_sample):
+        """Mean over the global batch: the local mean over the replica count."""
+        return ops.mean(per_sample) / _tf_step.num_replicas()
+
+    # --- the protocol --------------------------------------------------------
+    @property
+    def image_size(self):
+        return int(self.generator.output.shape[1])
+
+    @property
+    def channels(self):
+        return int(self.generator.output.shape[-1])
+
+    def generate(self, n, seed=0, batch_size=256):
+        """Makes `n` images from the latents of `seed`.
+
+        Latents come from `keras_genart.latents.sample_latents(n, latent_dim,
+        seed)`, the recipe every runtime shares.
+
+        Args:
+            n: int. Number of images.
+            seed: int. Defaults to 0.
+            batch_size: int. Images per forward pass. Defaults to 256.
+
+        Returns:
+            float32 NumPy array `(n, s, s, c)` in [0, 1].
+        """
+        return self.generate_from_latents(latents.sample_latents(n, self.latent_dim, seed),
+                                          batch_size=batch_size)
+
+    def generate_from_latents(self, z, batch_size=256):
+        """Images in [0, 1] for given latents `(n, latent_dim)`."""
+        z = np.asarray(z, np.float32)
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"latents must have shape (n, {self.latent_dim}), got {z.shape}")
+        out = []
+        for start in range(0, len(z), batch_size):
+            images = self.generator(z[start : start + batch_size], training=False)
+            out.append(ops.convert_to_numpy(images))
+        images = np.concatenate(out)
+        return np.clip((images + 1.0) * 0.5, 0.0, 1.0).astype(np.float32)
+
+    # --- compile: optimizers built eagerly, config round trip ---------------
+    def _default_optimizers(self):
+        raise NotImplementedError
+
+    def compile(self, jit_compile="auto", steps_per_execution=1, run_eagerly=False,
+                **optimizers):
+        """Configures training.
+
+        Args:
+            jit_compile: bool or `"auto"`. XLA compilation of the train step.
+                Defaults to `"auto"` (Keras' choice: XLA on accelerators).
+            steps_per_execution: int. Batches per compiled call. Defaults to 1.
+            run_eagerly: bool. Defaults to False.
+            **optimizers: the model's optimizers by name (`optimizer` for the
+                VAE; `g_optimizer` and `d_optimizer` for GANs), as
+                `keras.optimizers.Optimizer`, name or config. Missing ones get
+                the model's defaults.
+        """
+        unknown = set(optimizers) - set(self.optimizer_names)
+        if unknown:
+            raise ValueError(
+                f"{type(self).__name__}.compile() takes optimizers "
+                f"{self.optimizer_names}, got {sorted(unknown)}"
+            )
+        defaults = self._default_optimizers()
+        resolved = {}
+        for name in self.optimizer_names:
+            opt = optimizers.get(name)
+            resolved[name] = keras.optimizers.get(opt) if opt is not None else defaults[name]
+        if len({id(o) for o in resolved.values()}) != len(resolved):
+            raise ValueError("each network needs its own optimizer instance")
+        super().compile(
+            optimizer=resolved.get("optimizer"),
+            jit_compile=jit_compile,
+            steps_per_execution=steps_per_execution,
+            run_eagerly=run_eagerly,
+        )
+        for name, opt in resolved.items():
+            if name != "optimizer":
+                setattr(self, name, opt)
+            # Built now, not lazily inside the (possibly replicated) step.
+            opt.build(self._optimizer_variables(name))
+        self._genart_compile_config = {
+            "jit_compile": jit_compile,
+            "steps_per_execution": steps_per_execution,
+            **{n: keras.optimizers.serialize(o) for n, o in resolved.items()},
+        }
+
+    def _optimizer_variables(self, name):
+        return self.trainable_variables
+
+    def get_compile_config(self):
+        return dict(self._genart_compile_config or {})
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        for name in self.optimizer_names:
+            if name in config:
+                config[name] = keras.optimizers.deserialize(config[name])
+        self.compile(**config)
+
+    # --- saving: seed generator states ------------------------------------------
+    # Keras saves layer variables but not SeedGenerator states; without them
+    # a loaded model would draw different latents and augmentations than the
+    # model that was saved, and `fit` would not continue where it stopped.
+    def _seed_states(self):
+        return [sg.state for layer in self._flatten_layers(include_self=True)
+                for sg in getattr(layer, "_seed_generators", [])]
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        for i, state in enumerate(self._seed_states()):
+            store[f"seed_state_{i}"] = state
+
+    def load_own_variables(self, store):
+        own = self._trainable_variables + self._non_trainable_variables
+        for i, variable in enumerate(own):
+            variable.assign(store[f"{i}"])
+        keys = set(store.keys())
+        for i, state in enumerate(self._seed_states()):
+            if f"seed_state_{i}" in keys:
+                state.assign(store[f"seed_state_{i}"])
+
+    # --- config ---------------------------------------------------------------
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "latent_dim": self.latent_dim,
+            "augmentation": self.augmentation_names,
+            "seed": self.seed,
+        }
+
+    _submodels = ()
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in cls._submodels:
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+    def _serialize_submodels(self, config):
+        for key in self._submodels:
+            config[key] = keras.saving.serialize_keras_object(getattr(self, key))
+        return config
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class AdversarialModel(GenerativeModel):
+    """Base of GANs: a generator and a discriminator with an optimizer each.
+
+    Args:
+        generator: `keras.Model`. Latents `(None, latent_dim)` -> images in
+            [-1, 1].
+        discriminator: `keras.Model`. Images -> one logit (score) per image.
+        latent_dim: int. Defaults to the generator's input size.
+        augmentation: list of str. See `GenerativeModel`. Defaults to None.
+        seed: int. Defaults to None.
+    """
+
+    optimizer_names = ("g_optimizer", "d_optimizer")
+    _submodels = ("generator", "discriminator")
+    default_learning_rate = 2e-4
+    default_betas = (0.5, 0.999)
+
+    def __init__(self, generator, discriminator, latent_dim=None, augmentation=None,
+                 seed=None, **kwargs):
+        latent_dim = latent_dim or int(generator.input.shape[-1])
+        if int(generator.input.shape[-1]) != latent_dim:
+            raise ValueError(
+                f"generator takes latents of size {generator.input.shape[-1]}, "
+                f"not latent_dim={latent_dim}"
+            )
+        if tuple(generator.output.shape[1:]) != tuple(discriminator.input.shape[1:]):
+            raise ValueError(
+                f"generator makes images of shape {generator.output.shape[1:]} but the "
+                f"discriminator takes {discriminator.input.shape[1:]}"
+            )
+        super().__init__(latent_dim, augmentation=augmentation, seed=seed, **kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.built = True
+
+    def call(self, z, training=False):
+        return self.generator(z, training=training)
+
+    def _default_optimizers(self):
+        beta_1, beta_2 = self.default_betas
+        return {
+            name: keras.optimizers.Adam(self.default_learning_rate, beta_1=beta_1,
+                                        beta_2=beta_2, name=name)
+            for name in self.optimizer_names
+        }
+
+    def _optimizer_variables(self, name):
+        network = self.generator if name == "g_optimizer" else self.discriminator
+        return network.trainable_variables
+
+    def _step(self, optimizer_name, loss_fn):
+        """One step of `optimizer_name` on its network; returns `(loss, aux)`."""
+        return _tf_step.minimize(getattr(self, optimizer_name),
+                                 self._optimizer_variables(optimizer_name), loss_fn)
+
+    def get_config(self):
+        return self._serialize_submodels(super().get_config())

@@ -1,0 +1,59 @@
+"""Builds a model of a type from hyperparameters: what the CLI and config use."""
+
+from keras_genart.data.sources import check_image_size
+from keras_genart.errors import UserInputError
+
+MODEL_TYPES = ("dcgan", "wgan-gp", "vae")
+
+
+def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
+                max_width=512, blocks_per_stage=0, loss="non_saturating",
+                n_critic=5, gp_weight=10.0, beta=1.0, augmentation=None, seed=None):
+    """Builds an untrained model with its networks.
+
+    Args:
+        model_type: str. `"dcgan"`, `"wgan-gp"` or `"vae"`.
+        image_size: int. 16, 32, 64 or 128. Defaults to 32.
+        latent_dim: int. Defaults to 128.
+        base_width: int. Filters at the highest resolution. Defaults to 64.
+        max_width: int. Cap on filters. Defaults to 512.
+        blocks_per_stage: int. Extra conv blocks per resolution. Defaults to 0.
+        loss: str. DCGAN's adversarial loss. Defaults to `"non_saturating"`.
+        n_critic: int. WGAN-GP critic steps per generator step. Defaults to 5.
+        gp_weight: float. WGAN-GP penalty weight. Defaults to 10.
+        beta: float. VAE KL weight. Defaults to 1.
+        augmentation: list of str. Defaults to None.
+        seed: int. Defaults to None.
+
+    Returns:
+        A `DCGAN`, `WGANGP` or `VAE`.
+
+    Example:
+    >>> model = build_model("dcgan", image_size=16, latent_dim=8, base_width=8)
+    """
+    from keras_genart import networks
+    from keras_genart.models.dcgan import DCGAN
+    from keras_genart.models.vae import VAE
+    from keras_genart.models.wgan_gp import WGANGP
+
+    if model_type not in MODEL_TYPES:
+        raise UserInputError(
+            f"unknown model type {model_type!r}; choose from {', '.join(MODEL_TYPES)}"
+        )
+    check_image_size(image_size)
+    for name, value in (("latent_dim", latent_dim), ("base_width", base_width),
+                        ("max_width", max_width)):
+        if int(value) < 1:
+            raise UserInputError(f"{name} must be a positive integer, got {value}")
+    widths = dict(image_size=image_size, base_width=base_width, max_width=max_width,
+                  blocks_per_stage=blocks_per_stage)
+    common = dict(augmentation=augmentation, seed=seed)
+    if model_type == "vae":
+        return VAE(networks.build_encoder(latent_dim=latent_dim, **widths),
+                   networks.build_decoder(latent_dim=latent_dim, **widths),
+                   beta=beta, **common)
+    generator = networks.build_generator(latent_dim=latent_dim, **widths)
+    if model_type == "dcgan":
+        return DCGAN(generator, networks.build_discriminator(**widths), loss=loss, **common)
+    critic = networks.build_discriminator(normalization="layer", name="critic", **widths)
+    return WGANGP(generator, critic, n_critic=n_critic, gp_weight=gp_weight, **common)

@@ -1,0 +1,47 @@
+"""Encoder and decoder networks of the convolutional VAE.
+
+Kingma and Welling, "Auto-Encoding Variational Bayes", 2013
+(https://arxiv.org/abs/1312.6114).
+"""
+
+import keras
+from keras import layers
+
+from keras_genart.networks.dcgan import build_downsampler, build_generator
+
+
+def build_encoder(image_size=32, latent_dim=128, base_width=64, max_width=512,
+                  blocks_per_stage=0, channels=3, normalization="batch",
+                  name="encoder"):
+    """An encoder from images to the mean and log-variance of q(z | x).
+
+    Args:
+        image_size: int. Input side. Defaults to 32.
+        latent_dim: int. Size of the latent. Defaults to 128.
+        base_width: int. Filters at the highest resolution. Defaults to 64.
+        max_width: int. Cap on filters. Defaults to 512.
+        blocks_per_stage: int. Extra 3x3 conv blocks per resolution.
+            Defaults to 0.
+        channels: int. Input channels. Defaults to 3.
+        normalization: str. `"batch"`, `"layer"` or `"none"`. Defaults to
+            `"batch"`.
+        name: str. Defaults to `"encoder"`.
+
+    Returns:
+        A functional `keras.Model` images -> `[mean, log_var]`, each
+        `(None, latent_dim)`.
+    """
+    images, x = build_downsampler(image_size, base_width, max_width,
+                                  blocks_per_stage, channels, normalization)
+    x = layers.Flatten()(x)
+    mean = layers.Dense(latent_dim, dtype="float32", name="mean")(x)
+    log_var = layers.Dense(latent_dim, dtype="float32", name="log_var")(x)
+    return keras.Model(images, [mean, log_var], name=name)
+
+
+def build_decoder(image_size=32, latent_dim=128, base_width=64, max_width=512,
+                  blocks_per_stage=0, channels=3, normalization="batch",
+                  name="decoder"):
+    """A decoder from latents to images in [-1, 1]: `build_generator`'s network."""
+    return build_generator(image_size, latent_dim, base_width, max_width,
+                           blocks_per_stage, channels, normalization, name=name)
