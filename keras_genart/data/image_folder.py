@@ -68,7 +68,7 @@ def load_image(path, image_size, min_size):
         raise
     except (OSError, SyntaxError, ValueError, EOFError,
             Image.DecompressionBombError) as e:
-        reason = "truncated" if "truncated" in str(e) else "unreadable"
+        reason = "truncated" if "truncated" in str(e).lower() else "unreadable"
         raise SkippedImage(reason) from e
 
 

@@ -155,7 +155,7 @@ def _load_tfds(name, split, image_size, data_dir, source):
     )
     if image_key is None:
         raise UserInputError(f"TFDS data set {name!r} has no image feature")
-    label_feature = features.get("label") if "label" in features else None
+    label_feature = features["label"] if "label" in features.keys() else None
     has_labels = isinstance(label_feature, tfds.features.ClassLabel)
     class_names = list(label_feature.names) if has_labels else []
 

@@ -1,10 +1,34 @@
-"""Training algorithms: `keras.Model` subclasses that own `train_step`."""
+"""Training algorithms: `keras.Model` subclasses that own `train_step`.
 
-from keras_genart.models.base import AdversarialModel, GenerativeModel
-from keras_genart.models.dcgan import DCGAN
-from keras_genart.models.registry import MODEL_TYPES, build_model
-from keras_genart.models.vae import VAE
-from keras_genart.models.wgan_gp import WGANGP
+Imported lazily so that reading `MODEL_TYPES` does not load TensorFlow.
+"""
 
-__all__ = ["AdversarialModel", "DCGAN", "GenerativeModel", "MODEL_TYPES", "VAE",
-           "WGANGP", "build_model"]
+import importlib
+
+MODEL_TYPES = ("dcgan", "wgan-gp", "vae")
+
+_LAZY = {
+    "GenerativeModel": "keras_genart.models.base",
+    "AdversarialModel": "keras_genart.models.base",
+    "DCGAN": "keras_genart.models.dcgan",
+    "WGANGP": "keras_genart.models.wgan_gp",
+    "VAE": "keras_genart.models.vae",
+    "build_model": "keras_genart.models.registry",
+}
+
+__all__ = ["MODEL_TYPES", *sorted(_LAZY)]
+
+
+def register_all():
+    """Imports every model class so that `keras.saving` can load them."""
+    for module in set(_LAZY.values()):
+        importlib.import_module(module)
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'keras_genart.models' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -77,9 +77,18 @@ class GenerativeModel(keras.Model):
         # (x, None, None). The images are the first leaf either way.
         while isinstance(images, (tuple, list)):
             images = images[0]
-        if self.augmentation is not None:
-            images = self.augmentation(images, training=True)
-        return images
+        return self._augment(images)
+
+    def _augment(self, images):
+        """The model's augmentation (identity when it has none).
+
+        GANs apply it to real and generated images alike before the
+        discriminator (differentiable augmentation, Zhao et al. 2020), so that
+        the generator is not taught to produce augmented pictures.
+        """
+        if self.augmentation is None:
+            return images
+        return self.augmentation(images, training=True)
 
     def _normal(self, shape):
         return keras.random.normal(shape, seed=self.seed_generator)

@@ -52,14 +52,14 @@ class DCGAN(AdversarialModel):
             per_sample = losses.discriminator_loss(
                 self.loss_kind,
                 self.discriminator(real, training=True),
-                self.discriminator(fake, training=True),
+                self.discriminator(self._augment(fake), training=True),
             )
             return self._global_mean(per_sample), ops.mean(per_sample)
 
         def g_loss():
             fake = self.generator(self._normal((batch, self.latent_dim)), training=True)
             per_sample = losses.generator_loss(
-                self.loss_kind, self.discriminator(fake, training=True)
+                self.loss_kind, self.discriminator(self._augment(fake), training=True)
             )
             return self._global_mean(per_sample), ops.mean(per_sample)
 

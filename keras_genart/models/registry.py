@@ -3,12 +3,13 @@
 from keras_genart.data.sources import check_image_size
 from keras_genart.errors import UserInputError
 
-MODEL_TYPES = ("dcgan", "wgan-gp", "vae")
+from keras_genart.models import MODEL_TYPES
 
 
 def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
                 max_width=512, blocks_per_stage=0, loss="non_saturating",
-                n_critic=5, gp_weight=10.0, beta=1.0, augmentation=None, seed=None):
+                n_critic=5, gp_weight=10.0, beta=1.0, augmentation=None, seed=None,
+                d_normalization=None):
     """Builds an untrained model with its networks.
 
     Args:
@@ -24,6 +25,11 @@ def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
         beta: float. VAE KL weight. Defaults to 1.
         augmentation: list of str. Defaults to None.
         seed: int. Defaults to None.
+        d_normalization: str. Normalization of the discriminator (critic):
+            `"batch"`, `"layer"`, `"spectral"` or `"none"`. Defaults to
+            `"spectral"` for DCGAN (it kept the discriminator from
+            overpowering the generator on the built-in art set, where batch
+            norm collapsed) and `"layer"` for WGAN-GP (no batch norm there).
 
     Returns:
         A `DCGAN`, `WGANGP` or `VAE`.
@@ -45,6 +51,14 @@ def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
                         ("max_width", max_width)):
         if int(value) < 1:
             raise UserInputError(f"{name} must be a positive integer, got {value}")
+    if d_normalization not in (None, "batch", "layer", "spectral", "none"):
+        raise UserInputError(
+            f"discriminator normalization {d_normalization!r} is unknown; choose "
+            "batch, layer, spectral or none")
+    if model_type == "wgan-gp" and d_normalization == "batch":
+        raise UserInputError(
+            "WGAN-GP's critic cannot use batch normalization (the gradient penalty is "
+            "per sample); choose layer, spectral or none")
     widths = dict(image_size=image_size, base_width=base_width, max_width=max_width,
                   blocks_per_stage=blocks_per_stage)
     common = dict(augmentation=augmentation, seed=seed)
@@ -54,6 +68,9 @@ def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
                    beta=beta, **common)
     generator = networks.build_generator(latent_dim=latent_dim, **widths)
     if model_type == "dcgan":
-        return DCGAN(generator, networks.build_discriminator(**widths), loss=loss, **common)
-    critic = networks.build_discriminator(normalization="layer", name="critic", **widths)
+        discriminator = networks.build_discriminator(
+            normalization=d_normalization or "spectral", **widths)
+        return DCGAN(generator, discriminator, loss=loss, **common)
+    critic = networks.build_discriminator(normalization=d_normalization or "layer",
+                                          name="critic", **widths)
     return WGANGP(generator, critic, n_critic=n_critic, gp_weight=gp_weight, **common)

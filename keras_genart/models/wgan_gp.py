@@ -64,7 +64,8 @@ class WGANGP(AdversarialModel):
         batch = ops.shape(real)[0]
 
         def critic_loss():
-            fake = self.generator(self._normal((batch, self.latent_dim)), training=True)
+            fake = self._augment(
+                self.generator(self._normal((batch, self.latent_dim)), training=True))
             alpha = keras.random.uniform((batch,), seed=self.seed_generator)
             wasserstein = losses.discriminator_loss(
                 "wasserstein",
@@ -82,7 +83,7 @@ class WGANGP(AdversarialModel):
         def g_loss():
             fake = self.generator(self._normal((batch, self.latent_dim)), training=True)
             per_sample = losses.generator_loss(
-                "wasserstein", self.discriminator(fake, training=True))
+                "wasserstein", self.discriminator(self._augment(fake), training=True))
             return self._global_mean(per_sample), ops.mean(per_sample)
 
         _, g_value = self._step("g_optimizer", g_loss)

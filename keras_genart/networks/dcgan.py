@@ -11,7 +11,7 @@ from keras import layers
 
 from keras_genart.data.sources import check_image_size
 
-NORMALIZATIONS = ("batch", "layer", "none")
+NORMALIZATIONS = ("batch", "layer", "spectral", "none")
 
 
 def stage_widths(image_size, base_width, max_width):
@@ -30,9 +30,16 @@ def _normalization(kind, name, momentum=0.9):
         return layers.BatchNormalization(momentum=momentum, name=name)
     if kind == "layer":
         return layers.LayerNormalization(axis=[1, 2, 3], name=name)
-    if kind == "none":
+    if kind in ("none", "spectral"):  # spectral wraps the conv itself
         return None
     raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {kind!r}")
+
+
+def _sn(layer, normalization):
+    """Wraps a layer in spectral normalization (Miyato et al. 2018) if asked."""
+    if normalization == "spectral":
+        return layers.SpectralNormalization(layer, name=f"{layer.name}_sn")
+    return layer
 
 
 def _apply(x, *ops):
@@ -94,14 +101,17 @@ def build_downsampler(image_size=32, base_width=64, max_width=512,
     widths = list(reversed(stage_widths(image_size, base_width, max_width)))
     images = keras.Input((image_size, image_size, channels), name="images")
     x = images
+    plain_bias = normalization in ("none", "spectral")
     for i, width in enumerate(widths):
-        x = layers.Conv2D(width, 4, strides=2, padding="same",
-                          use_bias=i == 0 or normalization == "none", name=f"down{i}")(x)
+        x = _sn(layers.Conv2D(width, 4, strides=2, padding="same",
+                              use_bias=i == 0 or plain_bias, name=f"down{i}"),
+                normalization)(x)
         # DCGAN leaves the first layer unnormalized.
         norm = None if i == 0 else _normalization(normalization, f"down{i}_norm")
         x = _apply(x, norm, layers.LeakyReLU(0.2))
         for j in range(blocks_per_stage):
-            x = layers.Conv2D(width, 3, padding="same", name=f"down{i}_block{j}")(x)
+            x = _sn(layers.Conv2D(width, 3, padding="same", name=f"down{i}_block{j}"),
+                    normalization)(x)
             x = layers.LeakyReLU(0.2)(x)
     return images, x
 
@@ -122,8 +132,9 @@ def build_discriminator(image_size=32, base_width=64, max_width=512,
         blocks_per_stage: int. Extra 3x3 conv blocks per resolution.
             Defaults to 0.
         channels: int. Input channels. Defaults to 3.
-        normalization: str. `"batch"`, `"layer"` or `"none"`. Defaults to
-            `"batch"`.
+        normalization: str. `"batch"`, `"layer"`, `"spectral"` (spectral
+            normalization of every weight, Miyato et al. 2018) or `"none"`.
+            Defaults to `"batch"`.
         name: str. Defaults to `"discriminator"`.
 
     Returns:
@@ -132,5 +143,5 @@ def build_discriminator(image_size=32, base_width=64, max_width=512,
     images, x = build_downsampler(image_size, base_width, max_width,
                                   blocks_per_stage, channels, normalization)
     x = layers.Flatten()(x)
-    logits = layers.Dense(1, dtype="float32", name="logits")(x)
+    logits = _sn(layers.Dense(1, dtype="float32", name="logits"), normalization)(x)
     return keras.Model(images, logits, name=name)

@@ -1,0 +1,13 @@
+"""Callbacks that work for every keras_genart model."""
+
+from keras_genart.callbacks.image_grid import ImageGridCallback
+from keras_genart.callbacks.safety import (
+    NonFiniteLossError,
+    NonFiniteLossGuard,
+    ResumableCheckpoint,
+    read_checkpoint_state,
+    save_model_atomically,
+)
+
+__all__ = ["ImageGridCallback", "NonFiniteLossError", "NonFiniteLossGuard",
+           "ResumableCheckpoint", "read_checkpoint_state", "save_model_atomically"]

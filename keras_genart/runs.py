@@ -1,0 +1,256 @@
+"""Run folders: a training run that describes itself and resumes after a crash.
+
+A run folder holds `config.json` (everything needed to reproduce the run),
+`checkpoints/` (the last completed epoch, for resuming), `model.keras` (when
+training finished), `logs/` (TensorBoard) and `samples/` (a grid per epoch).
+"""
+
+import dataclasses
+import json
+import os
+import platform
+import time
+
+from keras_genart._version import __version__
+from keras_genart.errors import UserInputError
+from keras_genart.imaging import atomic_write_bytes
+
+CONFIG_FILE = "config.json"
+MODEL_FILE = "model.keras"
+
+# Settings that may change when a run is resumed: they don't change the model.
+_RESUMABLE = ("epochs", "run_dir", "verbose", "tfds_data_dir", "num_samples")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything a training run depends on; saved as the run's config.json.
+
+    Defaults are those of `genart train`. `steps_per_epoch=None` means one
+    pass over the data per epoch. `lr`, `beta1` and `beta2` of None take the
+    model's defaults (DCGAN: 2e-4, 0.5, 0.999; WGAN-GP: 1e-4, 0.0, 0.9;
+    VAE: 1e-3, 0.9, 0.999).
+    """
+
+    model: str = "dcgan"
+    data: str = "builtin:abstract"
+    image_size: int = 32
+    batch_size: int = 64
+    epochs: int = 10
+    steps_per_epoch: int | None = None
+    latent_dim: int = 128
+    base_width: int = 64
+    max_width: int = 512
+    blocks_per_stage: int = 0
+    d_normalization: str | None = None
+    loss: str = "non_saturating"
+    n_critic: int = 5
+    gp_weight: float = 10.0
+    beta: float = 1.0
+    lr: float | None = None
+    beta1: float | None = None
+    beta2: float | None = None
+    augment: list = dataclasses.field(default_factory=lambda: ["flip"])
+    seed: int = 0
+    jit_compile: bool | str = "auto"
+    steps_per_execution: int = 1
+    num_samples: int = 64
+    tfds_data_dir: str | None = None
+    run_dir: str | None = None
+    verbose: int = 1
+
+    def __post_init__(self):
+        from keras_genart.data.sources import check_image_size, parse_source
+        from keras_genart.models import MODEL_TYPES
+
+        if self.model not in MODEL_TYPES:
+            raise UserInputError(
+                f"unknown model {self.model!r}; choose from {', '.join(MODEL_TYPES)}")
+        check_image_size(self.image_size)
+        parse_source(self.data)
+        for name in ("batch_size", "epochs", "latent_dim", "base_width", "max_width",
+                     "n_critic", "steps_per_execution", "num_samples"):
+            if int(getattr(self, name)) < 1:
+                raise UserInputError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
+            raise UserInputError(f"steps_per_epoch must be at least 1, got {self.steps_per_epoch}")
+        if self.lr is not None and not self.lr > 0:
+            raise UserInputError(f"learning rate must be positive, got {self.lr}")
+        for name in ("beta1", "beta2"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value < 1:
+                raise UserInputError(f"{name} must be in [0, 1), got {value}")
+        if self.run_dir is None:
+            self.run_dir = os.path.join("runs", self.model)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values):
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def build_compiled_model(config):
+    """The untrained, compiled model that a config describes."""
+    import keras
+
+    from keras_genart.models.registry import build_model
+
+    model = build_model(
+        config.model, image_size=config.image_size, latent_dim=config.latent_dim,
+        base_width=config.base_width, max_width=config.max_width,
+        blocks_per_stage=config.blocks_per_stage, loss=config.loss,
+        n_critic=config.n_critic, gp_weight=config.gp_weight, beta=config.beta,
+        augmentation=config.augment, seed=config.seed,
+        d_normalization=config.d_normalization,
+    )
+    optimizers = {}
+    for name, default in model._default_optimizers().items():
+        optimizers[name] = keras.optimizers.Adam(
+            learning_rate=config.lr if config.lr is not None else float(default.learning_rate),
+            beta_1=config.beta1 if config.beta1 is not None else float(default.beta_1),
+            beta_2=config.beta2 if config.beta2 is not None else float(default.beta_2),
+            name=name,
+        )
+    model.compile(jit_compile=config.jit_compile,
+                  steps_per_execution=config.steps_per_execution, **optimizers)
+    return model
+
+
+def _check_same_run(saved, config):
+    differences = [
+        f"{key}: {saved.get(key)!r} in the run, {value!r} now"
+        for key, value in config.to_dict().items()
+        if key not in _RESUMABLE and saved.get(key) != value
+    ]
+    if differences:
+        raise UserInputError(
+            f"run folder '{config.run_dir}' holds a run with other settings ("
+            + "; ".join(differences)
+            + "); pass a new --run-dir, or the same settings to resume it"
+        )
+
+
+def _write_json(path, payload):
+    atomic_write_bytes(path, (json.dumps(payload, indent=2, sort_keys=True) + "\n").encode())
+
+
+def train(config, log=print, extra_callbacks=()):
+    """Trains (or resumes) the run that `config` describes.
+
+    If `config.run_dir` holds an unfinished run with the same settings, it
+    resumes from the last completed epoch; `epochs` may be raised to train a
+    finished run further.
+
+    Args:
+        config: `TrainConfig`.
+        log: callable. Where progress lines go. Defaults to `print`.
+        extra_callbacks: list of `keras.callbacks.Callback`. Defaults to ().
+
+    Returns:
+        The trained model.
+    """
+    import keras
+
+    from keras_genart.models import register_all
+    from keras_genart.callbacks import (
+        ImageGridCallback,
+        NonFiniteLossGuard,
+        ResumableCheckpoint,
+        read_checkpoint_state,
+        save_model_atomically,
+    )
+    from keras_genart.data import load_images, make_dataset
+
+    register_all()
+    run_dir = config.run_dir
+    config_path = os.path.join(run_dir, CONFIG_FILE)
+    checkpoint_dir = os.path.join(run_dir, "checkpoints")
+    saved = None
+    if os.path.exists(config_path):
+        with open(config_path) as f:
+            saved = json.load(f)
+        _check_same_run(saved.get("config", {}), config)
+    state = read_checkpoint_state(checkpoint_dir)
+    initial_epoch = state["epoch"] if state else 0
+    if initial_epoch >= config.epochs:
+        log(f"{run_dir}: already trained {initial_epoch} epochs (--epochs {config.epochs}); "
+            "nothing to do. Raise --epochs to train further.")
+        return keras.saving.load_model(state["path"])
+
+    data = load_images(config.data, image_size=config.image_size, seed=config.seed,
+                       tfds_data_dir=config.tfds_data_dir)
+    log(f"data: {data.describe()}")
+    dataset = make_dataset(data, config.batch_size, seed=config.seed)
+    steps = config.steps_per_epoch or max(1, data.num_images // config.batch_size)
+
+    if state:
+        log(f"resuming {run_dir} from epoch {initial_epoch} ({state['path']})")
+        model = keras.saving.load_model(state["path"])
+    else:
+        model = build_compiled_model(config)
+    os.makedirs(run_dir, exist_ok=True)
+    import tensorflow as tf
+
+    _write_json(config_path, {
+        "config": config.to_dict(),
+        "model_type": config.model,
+        "class_names": data.class_names,
+        "data_summary": data.summary,
+        "steps_per_epoch": steps,
+        "created": (saved or {}).get("created", time.strftime("%Y-%m-%dT%H:%M:%S%z")),
+        "versions": {"keras_genart": __version__, "keras": keras.__version__,
+                     "tensorflow": tf.__version__, "python": platform.python_version()},
+    })
+    callbacks = [
+        NonFiniteLossGuard(checkpoint_dir),
+        keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"), write_graph=False),
+        ImageGridCallback(os.path.join(run_dir, "samples"), os.path.join(run_dir, "logs"),
+                          n=config.num_samples, seed=config.seed,
+                          metadata={"keras_genart.run": os.path.abspath(run_dir)}),
+        ResumableCheckpoint(checkpoint_dir),
+        *extra_callbacks,
+    ]
+    model.fit(dataset, epochs=config.epochs, initial_epoch=initial_epoch,
+              steps_per_epoch=steps, callbacks=callbacks, verbose=config.verbose,
+              shuffle=False)  # the tf.data pipeline shuffles
+    save_model_atomically(model, os.path.join(run_dir, MODEL_FILE))
+    log(f"saved {os.path.join(run_dir, MODEL_FILE)}")
+    return model
+
+
+def load_trained_model(path):
+    """Loads a model from a `.keras` file or a run folder.
+
+    A run folder gives its `model.keras`, or, for an unfinished run, its last
+    completed checkpoint.
+    """
+    import keras
+
+    from keras_genart.callbacks import read_checkpoint_state
+
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        final = os.path.join(path, MODEL_FILE)
+        if os.path.exists(final):
+            path = final
+        else:
+            state = read_checkpoint_state(os.path.join(path, "checkpoints"))
+            if state is None:
+                raise UserInputError(
+                    f"run folder '{path}' has no {MODEL_FILE} and no checkpoint yet; "
+                    "train at least one epoch first")
+            path = state["path"]
+    elif not os.path.exists(path):
+        raise UserInputError(f"'{path}' does not exist; pass a run folder or a .keras file")
+    elif not path.endswith(".keras"):
+        raise UserInputError(f"'{path}' is not a .keras file or a run folder")
+    from keras_genart.models import register_all
+
+    register_all()
+    try:
+        return keras.saving.load_model(path)
+    except Exception as e:
+        raise UserInputError(f"cannot load model from '{path}': {e}") from e

@@ -1,0 +1,105 @@
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_genart.callbacks import (
+    ImageGridCallback,
+    NonFiniteLossError,
+    NonFiniteLossGuard,
+    ResumableCheckpoint,
+    read_checkpoint_state,
+    save_model_atomically,
+)
+from keras_genart.models import build_model
+from tests.helpers import TINY
+
+
+def _model():
+    model = build_model("dcgan", seed=0, **TINY)
+    model.compile()
+    return model
+
+
+def _event_tags(log_dir):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(log_dir, size_guidance={"tensors": 0, "images": 0})
+    acc.Reload()
+    return acc
+
+
+def test_image_grid_writes_png_and_tensorboard(tiny_data, tmp_path):
+    import keras
+
+    model = _model()
+    grid = ImageGridCallback(tmp_path / "samples", tmp_path / "logs", n=4, seed=3)
+    board = keras.callbacks.TensorBoard(tmp_path / "logs", write_graph=False)
+    model.fit(tiny_data, epochs=2, steps_per_epoch=1, verbose=0, callbacks=[board, grid])
+    files = sorted(os.listdir(tmp_path / "samples"))
+    assert files == ["epoch-0001.png", "epoch-0002.png"]
+    png = Image.open(tmp_path / "samples" / files[-1])
+    assert png.size == (2 * 16 + 3 * 2, 2 * 16 + 3 * 2)  # 2 x 2 tiles with padding
+    assert png.text["keras_genart.model_type"] == "dcgan"
+    assert png.text["keras_genart.epoch"] == "2"
+    acc = _event_tags(str(tmp_path / "logs" / "train"))
+    tags = acc.Tags()["tensors"]
+    assert "samples" in tags
+    assert {"epoch_d_loss", "epoch_g_loss"} <= set(tags)
+    assert [e.step for e in acc.Tensors("samples")] == [1, 2]
+
+
+def test_image_grid_uses_fixed_latents(tiny_data, tmp_path):
+    model = _model()
+    cb = ImageGridCallback(None, n=2, seed=9)
+    cb.set_model(model)
+    cb.on_train_begin()
+    from keras_genart.latents import sample_latents
+
+    np.testing.assert_array_equal(cb._latents, sample_latents(2, model.latent_dim, 9))
+
+
+def test_checkpoint_is_atomic_and_points_at_complete_file(tiny_data, tmp_path):
+    model = _model()
+    ckpt = ResumableCheckpoint(tmp_path / "ckpt")
+    model.fit(tiny_data, epochs=3, steps_per_epoch=1, verbose=0, callbacks=[ckpt])
+    state = read_checkpoint_state(tmp_path / "ckpt")
+    assert state["epoch"] == 3 and state["path"].endswith("epoch-0003.keras")
+    assert sorted(os.listdir(tmp_path / "ckpt")) == ["epoch-0003.keras", "state.json"]
+
+    # A save that dies half-way leaves the previous file intact and no temp file.
+    target = tmp_path / "ckpt" / "epoch-0003.keras"
+    before = target.read_bytes()
+
+    class Exploding:
+        def save(self, path):
+            with open(path, "wb") as f:
+                f.write(b"half")
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        save_model_atomically(Exploding(), target)
+    assert target.read_bytes() == before
+    assert sorted(os.listdir(tmp_path / "ckpt")) == ["epoch-0003.keras", "state.json"]
+
+
+def test_nan_loss_stops_with_a_message(tmp_path):
+    import tensorflow as tf
+
+    model = _model()
+    ckpt_dir = tmp_path / "ckpt"
+    images = np.zeros((8, 16, 16, 3), "float32")
+    good = tf.data.Dataset.from_tensor_slices(images).batch(4).repeat()
+    model.fit(good, epochs=1, steps_per_epoch=1, verbose=0,
+              callbacks=[ResumableCheckpoint(ckpt_dir)])
+    bad = tf.data.Dataset.from_tensor_slices(images + np.nan).batch(4).repeat()
+    with pytest.raises(NonFiniteLossError) as info:
+        model.fit(bad, epochs=3, initial_epoch=1, steps_per_epoch=2, verbose=0,
+                  callbacks=[NonFiniteLossGuard(ckpt_dir), ResumableCheckpoint(ckpt_dir)])
+    message = str(info.value)
+    assert "d_loss is nan at epoch 2, step 1" in message
+    assert f"last good weights (epoch 1) are in {ckpt_dir}" in message
+    # The bad epoch was not checkpointed.
+    assert json.loads((ckpt_dir / "state.json").read_text())["epoch"] == 1

@@ -1,0 +1,144 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from PIL import Image
+
+from keras_genart.cli import main
+
+TINY_ARGS = ["--data", "builtin:abstract:32", "--image-size", "16", "--batch-size", "4",
+             "--latent-dim", "8", "--base-width", "8", "--quiet"]
+
+
+def _genart(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "keras_genart.cli", *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_help_lists_every_option_with_defaults(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--help"])
+    assert info.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())  # unwrap help lines
+    for option in ("--data", "--image-size", "--batch-size", "--epochs", "--steps-per-epoch",
+                   "--latent-dim", "--lr", "--beta1", "--seed", "--run-dir", "--dry-run"):
+        assert option in out
+    assert "(default: 32)" in out and "(default: builtin:abstract)" in out
+
+
+def test_help_does_not_import_tensorflow():
+    code = ("import sys\nfrom keras_genart.cli import build_parser\n"
+            "try:\n    build_parser().parse_args(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_dry_run_prints_resolved_config(capsys, tmp_path):
+    assert main(["train", "vae", "--dry-run", "--run-dir", str(tmp_path / "r"), *TINY_ARGS]) == 0
+    config = json.loads(capsys.readouterr().out)
+    assert config["model"] == "vae" and config["image_size"] == 16
+    assert config["augment"] == ["flip"] and config["jit_compile"] == "auto"
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["train", "dcgan", "--image-size", "48"], "48 is not supported; choose 16, 32, 64 or 128"),
+    (["train", "dcgan", "--batch-size", "0"], "expected a positive integer, got '0'"),
+    (["train", "dcgan", "--lr", "-1"], "expected a positive number"),
+    (["train", "dcgan", "--augment", "spin"], "unknown augmentation spin"),
+    (["train", "gan9"], "invalid choice: 'gan9'"),
+])
+def test_bad_options_get_one_line_errors(args, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_user_errors_are_one_line(capsys, tmp_path):
+    code = main(["train", "dcgan", "--data", str(tmp_path / "nope"), "--run-dir",
+                 str(tmp_path / "r"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip().startswith("genart train: error: data folder") and "nope" in err
+    assert len(err.strip().splitlines()) == 1
+    assert main(["sample", str(tmp_path / "missing.keras")]) == 2
+    assert "missing.keras' does not exist" in capsys.readouterr().err
+    assert main(["train", "wgan-gp", "--d-norm", "batch", "--run-dir", str(tmp_path / "w"),
+                 *TINY_ARGS]) == 2
+    assert "cannot use batch normalization" in capsys.readouterr().err
+
+
+def test_train_then_sample_end_to_end(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "dcgan", "--epochs", "2", "--steps-per-epoch", "2",
+                 "--run-dir", str(run), *TINY_ARGS]) == 0
+    assert sorted(os.listdir(run)) == ["checkpoints", "config.json", "logs", "model.keras",
+                                       "samples"]
+    config = json.loads((run / "config.json").read_text())
+    assert config["config"]["model"] == "dcgan" and config["class_names"][0] == "bauhaus"
+    assert config["data_summary"]["num_images"] == 32 and "tensorflow" in config["versions"]
+    assert sorted(os.listdir(run / "samples")) == ["epoch-0001.png", "epoch-0002.png"]
+
+    out = tmp_path / "art.png"
+    assert main(["sample", str(run), "--n", "4", "--seed", "7", "--out", str(out),
+                 "--separate", str(tmp_path / "single")]) == 0
+    grid = Image.open(out)
+    assert grid.size == (2 * 16 + 3 * 2,) * 2
+    assert grid.text["keras_genart.model_type"] == "dcgan"
+    assert grid.text["keras_genart.seed"] == "7"
+    singles = sorted(os.listdir(tmp_path / "single"))
+    assert singles == [f"seed7-{i:04d}.png" for i in range(4)]
+    one = Image.open(tmp_path / "single" / singles[2])
+    assert one.size == (16, 16) and one.text["keras_genart.index"] == "2"
+    assert "keras_genart" in one.text["Software"]
+
+    # Same seed, same pictures; the .keras file works as well as the folder.
+    again = tmp_path / "again.png"
+    assert main(["sample", str(run / "model.keras"), "--n", "4", "--seed", "7",
+                 "--out", str(again)]) == 0
+    assert Image.open(again).tobytes() == grid.tobytes()
+
+    # Training a finished run again does nothing; other settings are refused.
+    assert main(["train", "dcgan", "--epochs", "2", "--steps-per-epoch", "2",
+                 "--run-dir", str(run), *TINY_ARGS]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+    assert main(["train", "dcgan", "--epochs", "2", "--steps-per-epoch", "2",
+                 "--run-dir", str(run), *TINY_ARGS, "--latent-dim", "16"]) == 2
+    assert "latent_dim" in capsys.readouterr().err
+
+
+def test_killed_training_resumes_from_last_epoch(tmp_path):
+    run = tmp_path / "run"
+    args = [sys.executable, "-m", "keras_genart.cli", "train", "vae", "--epochs", "40",
+            "--steps-per-epoch", "2", "--run-dir", str(run), *TINY_ARGS]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    state = run / "checkpoints" / "state.json"
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        if state.exists() and json.loads(state.read_text())["epoch"] >= 2:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = json.loads(state.read_text())["epoch"]
+    assert 2 <= done < 40
+    assert not (run / "model.keras").exists()
+    # No half-written checkpoint: state names a loadable file.
+    from keras_genart.runs import load_trained_model
+
+    assert load_trained_model(run).optimizer.iterations.numpy() == 2 * done
+
+    resumed = _genart("train", "vae", "--epochs", str(done + 2), "--steps-per-epoch", "2",
+                      "--run-dir", str(run), *TINY_ARGS)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming {run} from epoch {done}" in resumed.stdout
+    final = load_trained_model(run)
+    assert int(final.optimizer.iterations.numpy()) == 2 * (done + 2)
+    assert json.loads(state.read_text())["epoch"] == done + 2
