@@ -10,7 +10,7 @@ import os
 import sys
 
 from keras_genart._version import __version__
-from keras_genart.errors import UserInputError
+from keras_genart.errors import ExportError, NonFiniteLossError, UserInputError
 from keras_genart.models import MODEL_TYPES
 
 LOSS_CHOICES = ("non_saturating", "minimax", "hinge", "least_squares")
@@ -81,6 +81,15 @@ def _augment_list(text):
         raise argparse.ArgumentTypeError(
             f"unknown augmentation {', '.join(bad)}; choose from {', '.join(AUGMENT_CHOICES)} "
             "(comma-separated) or 'none'")
+    return names
+
+
+def _formats(text):
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    bad = [n for n in names if n not in ("savedmodel", "onnx")]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown format {', '.join(bad) or '(none)'}; choose savedmodel, onnx or both")
     return names
 
 
@@ -159,6 +168,30 @@ def build_parser():
     sample.add_argument("--separate", default=None, metavar="DIR",
                         help="also write one PNG per picture into DIR")
 
+    export = sub.add_parser("export", help="export a generator as SavedModel and ONNX",
+                            formatter_class=fmt)
+    export.add_argument("model_path", metavar="RUN_DIR_OR_.keras")
+    export.add_argument("--out", required=True, metavar="DIR",
+                        help="model base folder: writes DIR/NAME/VERSION/")
+    export.add_argument("--name", default=None, help="model name (default: the model type)")
+    export.add_argument("--version", type=_positive_int, default=None,
+                        help="default: one more than the highest present")
+    export.add_argument("--formats", type=_formats, default=["savedmodel", "onnx"],
+                        help="comma-separated: savedmodel, onnx")
+    export.add_argument("--opset", type=_positive_int, default=17, help="ONNX opset")
+    export.add_argument("--force", action="store_true", help="replace an existing version")
+
+    serve = sub.add_parser("serve", help="serve exported models with TF Serving's REST API",
+                           formatter_class=fmt)
+    serve.add_argument("model_root", metavar="DIR", help="the folder given to export --out")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=_positive_int, default=8501)
+    serve.add_argument("--max-batch", type=_positive_int, default=64,
+                       help="most latents per predict request")
+    serve.add_argument("--max-body-bytes", type=_positive_int, default=1 << 20)
+    serve.add_argument("--threads", type=_positive_int, default=None,
+                       help="onnxruntime threads per model (default: onnxruntime's)")
+
     demo = sub.add_parser("demo", help="train a DCGAN on the built-in art set, write artwork.png",
                           formatter_class=fmt)
     demo.add_argument("--epochs", type=_positive_int, default=DEMO["epochs"])
@@ -234,6 +267,26 @@ def cmd_sample(args):
     return 0
 
 
+def cmd_export(args):
+    from keras_genart.export import export_model
+
+    export_model(args.model_path, args.out, name=args.name, version=args.version,
+                 formats=args.formats, opset=args.opset, force=args.force)
+    return 0
+
+
+def cmd_serve(args):
+    from keras_genart.serving.server import serve
+
+    if not os.path.isdir(args.model_root):
+        raise UserInputError(f"model folder '{args.model_root}' does not exist; pass the "
+                             "folder given to `genart export --out`")
+    print(f"serving models under {args.model_root} at http://{args.host}:{args.port}/v1/models/")
+    serve(args.model_root, host=args.host, port=args.port, max_batch=args.max_batch,
+          max_body_bytes=args.max_body_bytes, threads=args.threads)
+    return 0
+
+
 def cmd_demo(args):
     _quiet_tensorflow()
     from keras_genart.runs import TrainConfig, train
@@ -245,7 +298,8 @@ def cmd_demo(args):
     return 0
 
 
-COMMANDS = {"train": cmd_train, "sample": cmd_sample, "demo": cmd_demo}
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "export": cmd_export,
+            "serve": cmd_serve, "demo": cmd_demo}
 
 
 def main(argv=None):
@@ -262,9 +316,7 @@ def main(argv=None):
               "resume from the last completed epoch", file=sys.stderr)
         return 130
     except Exception as e:
-        from keras_genart.callbacks.safety import NonFiniteLossError
-
-        if isinstance(e, NonFiniteLossError):
+        if isinstance(e, (NonFiniteLossError, ExportError)):
             print(f"genart {args.command}: {e}", file=sys.stderr)
             return 3
         raise

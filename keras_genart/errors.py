@@ -7,3 +7,11 @@ class UserInputError(ValueError):
     The message names the input and says what would be accepted. The CLI prints
     it as one line instead of a traceback.
     """
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training produced a NaN or infinite loss."""
+
+
+class ExportError(RuntimeError):
+    """Exported artifacts do not reproduce the Keras model."""

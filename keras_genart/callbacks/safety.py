@@ -7,13 +7,10 @@ import os
 
 import keras
 
+from keras_genart.errors import NonFiniteLossError
 from keras_genart.imaging import atomic_write_bytes
 
 STATE_FILE = "state.json"
-
-
-class NonFiniteLossError(RuntimeError):
-    """Training produced a NaN or infinite loss."""
 
 
 def read_checkpoint_state(checkpoint_dir):

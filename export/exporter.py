@@ -1,0 +1,176 @@
+"""`export_model`: a trained model -> a TF Serving version folder with ONNX beside it."""
+
+import json
+import os
+import re
+import shutil
+import time
+
+import numpy as np
+
+from keras_genart._version import __version__
+from keras_genart.errors import ExportError, UserInputError
+from keras_genart.export.metadata import (
+    LATENT_RECIPE,
+    METADATA_FILE,
+    artifact_hashes,
+)
+from keras_genart.imaging import atomic_write_bytes
+from keras_genart.latents import sample_latents
+
+FORMATS = ("savedmodel", "onnx")
+PARITY_TOLERANCE = 1e-4
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def next_version(model_dir):
+    """One more than the highest numeric version folder (1 when there is none)."""
+    versions = [int(n) for n in os.listdir(model_dir) if n.isdigit()] if os.path.isdir(
+        model_dir) else []
+    return max(versions, default=0) + 1
+
+
+def _check_name(name):
+    if not NAME_PATTERN.match(name or "") or name in (".", ".."):
+        raise UserInputError(
+            f"model name {name!r} is not allowed; use letters, digits, '_', '-' and '.', "
+            "starting with a letter or digit (at most 64 characters)")
+    return name
+
+
+def _run_info(source):
+    """The run folder's config.json, when the model came from one."""
+    if source is None:
+        return {}
+    run_dir = source if os.path.isdir(source) else os.path.dirname(os.path.abspath(source))
+    if os.path.basename(run_dir) == "checkpoints":
+        run_dir = os.path.dirname(run_dir)
+    path = os.path.join(run_dir, "config.json")
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return json.load(f)
+
+
+def export_model(model, out_dir, name=None, version=None, formats=FORMATS, opset=17,
+                 force=False, log=print, parity_samples=8):
+    """Exports a model's generator as SavedModel and ONNX, checked for parity.
+
+    The version is written into a hidden temporary folder and renamed into
+    `out_dir/NAME/VERSION` only after the parity check passed, so a server
+    watching `out_dir` never sees a half-written version.
+
+    Args:
+        model: a keras_genart model, or the path of a run folder or `.keras` file.
+        out_dir: str. The model base folder (TF Serving's `--model_base_path`
+            is `out_dir/NAME`).
+        name: str. Model name. Defaults to the model type (`dcgan`, ...).
+        version: int. Defaults to one more than the highest present.
+        formats: list of `"savedmodel"`, `"onnx"`. Defaults to both.
+        opset: int. ONNX opset. Defaults to 17.
+        force: bool. Replace an existing version. Defaults to False.
+        log: callable. Defaults to `print`.
+        parity_samples: int. Latents in the parity check. Defaults to 8.
+
+    Returns:
+        dict: the metadata written, with `path` added.
+    """
+    from keras_genart.runs import load_trained_model
+
+    formats = list(dict.fromkeys(formats))
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise UserInputError(
+            f"unknown export format {', '.join(unknown) or '(none)'}; choose from "
+            f"{', '.join(FORMATS)}")
+    source = None
+    if isinstance(model, (str, os.PathLike)):
+        source = os.fspath(model)
+        model = load_trained_model(source)
+    name = _check_name(name or model.model_type.replace("-", "_"))
+    model_dir = os.path.join(out_dir, name)
+    os.makedirs(model_dir, exist_ok=True)
+    version = next_version(model_dir) if version is None else int(version)
+    if version < 1:
+        raise UserInputError(f"version must be a positive integer, got {version}")
+    final_dir = os.path.join(model_dir, str(version))
+    if os.path.exists(final_dir) and not force:
+        raise UserInputError(
+            f"version {version} of '{name}' already exists in {model_dir}; pass --force to "
+            "replace it or leave --version out for the next free one")
+
+    tmp_dir = os.path.join(model_dir, f".tmp-{version}-{os.getpid()}")
+    shutil.rmtree(tmp_dir, ignore_errors=True)
+    os.makedirs(tmp_dir)
+    try:
+        z = sample_latents(parity_samples, model.latent_dim, seed=0)
+        reference = model.generate_from_latents(z)
+        parity = {}
+        signatures = []
+        if "savedmodel" in formats:
+            from keras_genart.export.savedmodel import export_savedmodel, run_savedmodel
+
+            signatures = export_savedmodel(model, tmp_dir)
+            parity["savedmodel"] = float(np.max(np.abs(run_savedmodel(tmp_dir, z) - reference)))
+            log(f"SavedModel: signatures {', '.join(signatures)}")
+        if "onnx" in formats:
+            from keras_genart.export.onnx import export_onnx, run_onnx
+
+            onnx_path = os.path.join(tmp_dir, "model.onnx")
+            export_onnx(model, onnx_path, opset=opset)
+            parity["onnx"] = float(np.max(np.abs(run_onnx(onnx_path, z) - reference)))
+            log(f"ONNX: opset {opset}")
+        for runtime, difference in parity.items():
+            if not difference <= PARITY_TOLERANCE:
+                raise ExportError(
+                    f"{runtime} output differs from Keras by {difference:.3g} (largest absolute "
+                    f"difference over {parity_samples} latents; the limit is "
+                    f"{PARITY_TOLERANCE}); nothing was exported")
+        log("parity: " + ", ".join(f"{k} max |diff| {v:.2e}" for k, v in parity.items()))
+        metadata = _metadata(model, name, version, formats, signatures, opset, parity,
+                             _run_info(source), source, tmp_dir)
+        atomic_write_bytes(os.path.join(tmp_dir, METADATA_FILE),
+                           (json.dumps(metadata, indent=2) + "\n").encode())
+        if os.path.exists(final_dir):  # --force
+            shutil.rmtree(final_dir)
+        os.replace(tmp_dir, final_dir)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    log(f"exported {name} version {version} to {final_dir}")
+    return {**metadata, "path": final_dir}
+
+
+def _metadata(model, name, version, formats, signatures, opset, parity, run, source,
+              version_dir):
+    import keras
+    import tensorflow as tf
+
+    versions = {"keras_genart": __version__, "keras": keras.__version__,
+                "tensorflow": tf.__version__}
+    if "onnx" in formats:
+        import onnx
+        import tf2onnx
+
+        versions.update(tf2onnx=tf2onnx.__version__, onnx=onnx.__version__)
+    return {
+        "name": name,
+        "version": version,
+        "model_type": model.model_type,
+        "latent_dim": model.latent_dim,
+        "image_size": model.image_size,
+        "channels": model.channels,
+        "value_range": [0.0, 1.0],
+        "latent_recipe": LATENT_RECIPE,
+        "class_names": run.get("class_names", []),
+        "training_data": run.get("data_summary", {}),
+        "training_config": run.get("config", {}),
+        "source": os.path.abspath(source) if source else None,
+        "formats": formats,
+        "signatures": signatures,
+        "onnx": {"file": "model.onnx", "input": "z", "output": "images", "opset": opset}
+        if "onnx" in formats else None,
+        "parity_max_abs_diff": parity,
+        "exported": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "versions": versions,
+        "sha256": artifact_hashes(version_dir),
+    }

@@ -1,0 +1,42 @@
+"""metadata.json: what a serving runtime needs to know about an exported model.
+
+JSON and hashlib only, so that the TensorFlow-free serving side can read it.
+"""
+
+import hashlib
+import json
+import os
+
+METADATA_FILE = "metadata.json"
+LATENT_RECIPE = "numpy.random.default_rng(seed).standard_normal((n, latent_dim)).astype(float32)"
+
+
+def sha256_file(path, chunk=1 << 20):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def artifact_hashes(version_dir):
+    """sha256 of every file under a version folder but metadata.json itself."""
+    hashes = {}
+    for root, _, files in os.walk(version_dir):
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            rel = os.path.relpath(path, version_dir).replace(os.sep, "/")
+            if rel != METADATA_FILE:
+                hashes[rel] = sha256_file(path)
+    return dict(sorted(hashes.items()))
+
+
+def read_metadata(version_dir):
+    """Reads and checks `metadata.json` of a version folder."""
+    path = os.path.join(version_dir, METADATA_FILE)
+    with open(path) as f:
+        metadata = json.load(f)
+    for key in ("model_type", "latent_dim", "image_size", "channels"):
+        if key not in metadata:
+            raise ValueError(f"{path} lacks '{key}'")
+    return metadata

@@ -1,0 +1,67 @@
+"""The TF Serving SavedModel, with named signatures built by Keras' ExportArchive."""
+
+import keras
+import tensorflow as tf
+
+
+def _to_unit(images):
+    return tf.clip_by_value((images + 1.0) * 0.5, 0.0, 1.0)
+
+
+def export_savedmodel(model, path):
+    """Writes a SavedModel with keras_genart's signatures into `path`.
+
+    Signatures:
+        serving_default: `z` float32 `[None, latent_dim]` -> `images` float32
+            `[None, H, W, C]` in [0, 1].
+        render: `z` -> `images_bytes`, one PNG per latent (TF Serving's REST
+            API sends `*_bytes` outputs base64-encoded).
+        encode (VAE): `images` float32 `[None, H, W, C]` in [0, 1] -> `mean`,
+            `log_var`.
+        reconstruct (VAE): `images` -> `images`.
+
+    Returns:
+        list of signature names.
+    """
+    generator = model.generator
+    size, channels = model.image_size, model.channels
+    z_spec = tf.TensorSpec([None, model.latent_dim], tf.float32, name="z")
+    image_spec = tf.TensorSpec([None, size, size, channels], tf.float32, name="images")
+
+    archive = keras.export.ExportArchive()
+    archive.track(generator)
+
+    def images(z):
+        return {"images": _to_unit(generator(z, training=False))}
+
+    def render(z):
+        pixels = tf.cast(tf.round(_to_unit(generator(z, training=False)) * 255.0), tf.uint8)
+        png = tf.map_fn(tf.io.encode_png, pixels, fn_output_signature=tf.string)
+        return {"images_bytes": png}
+
+    archive.add_endpoint("serving_default", images, input_signature=[z_spec])
+    archive.add_endpoint("render", render, input_signature=[z_spec])
+    names = ["serving_default", "render"]
+    if model.model_type == "vae":
+        archive.track(model.encoder)
+
+        def encode(images):
+            mean, log_var = model.encoder(images * 2.0 - 1.0, training=False)
+            return {"mean": mean, "log_var": log_var}
+
+        def reconstruct(images):
+            mean, _ = model.encoder(images * 2.0 - 1.0, training=False)
+            return {"images": _to_unit(generator(mean, training=False))}
+
+        archive.add_endpoint("encode", encode, input_signature=[image_spec])
+        archive.add_endpoint("reconstruct", reconstruct, input_signature=[image_spec])
+        names += ["encode", "reconstruct"]
+    archive.write_out(path, verbose=False)
+    return names
+
+
+def run_savedmodel(path, z, signature="serving_default"):
+    """Calls a signature of a SavedModel as TF Serving would."""
+    loaded = tf.saved_model.load(path)
+    out = loaded.signatures[signature](z=tf.constant(z))
+    return out["images"].numpy()

@@ -1,0 +1,119 @@
+"""`Generator`: an exported version folder run with onnxruntime."""
+
+import os
+
+import numpy as np
+
+from keras_genart import imaging
+from keras_genart.export.metadata import METADATA_FILE, read_metadata, sha256_file
+from keras_genart.latents import sample_latents
+
+
+def find_versions(model_dir):
+    """Complete version folders under `model_dir`, as sorted ints.
+
+    A version counts once its folder holds `metadata.json` and `model.onnx`
+    (the exporter renames whole folders into place, so both appear together).
+    """
+    if not os.path.isdir(model_dir):
+        return []
+    versions = []
+    for entry in os.scandir(model_dir):
+        if entry.name.isdigit() and entry.is_dir() and os.path.exists(
+                os.path.join(entry.path, METADATA_FILE)) and os.path.exists(
+                os.path.join(entry.path, "model.onnx")):
+            versions.append(int(entry.name))
+    return sorted(versions)
+
+
+def slerp(a, b, t):
+    """Spherical interpolation between latent batches (keeps Gaussian norms)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    cos = np.sum(a * b, -1, keepdims=True) / (
+        np.linalg.norm(a, axis=-1, keepdims=True) * np.linalg.norm(b, axis=-1, keepdims=True))
+    omega = np.arccos(np.clip(cos, -1.0, 1.0))
+    so = np.sin(omega)
+    t = np.asarray(t, np.float64).reshape(-1, 1)
+    safe = np.where(so < 1e-6, 1.0, so)
+    mixed = np.sin((1.0 - t) * omega) / safe * a + np.sin(t * omega) / safe * b
+    linear = (1.0 - t) * a + t * b
+    return np.where(so < 1e-6, linear, mixed).astype(np.float32)
+
+
+class Generator:
+    """An exported generator, run with onnxruntime.
+
+    Args:
+        version_dir: str. A version folder written by `genart export`
+            (`model.onnx` + `metadata.json`).
+        verify: bool. Check `model.onnx` against the sha256 in the metadata.
+            Defaults to True.
+        threads: int. onnxruntime intra-op threads. Defaults to onnxruntime's
+            choice.
+
+    Example:
+    >>> gen = Generator("exported/dcgan/1")
+    >>> pictures = gen.sample(4, seed=0)          # uint8 (4, H, W, 3)
+    >>> png = gen.sample_png(16, seed=0)          # a grid as PNG bytes
+    """
+
+    def __init__(self, version_dir, verify=True, threads=None):
+        import onnxruntime as ort
+
+        self.path = os.fspath(version_dir)
+        self.metadata = read_metadata(self.path)
+        onnx_path = os.path.join(self.path, "model.onnx")
+        expected = self.metadata.get("sha256", {}).get("model.onnx")
+        if verify and expected and sha256_file(onnx_path) != expected:
+            raise ValueError(
+                f"{onnx_path} does not match the sha256 in {METADATA_FILE}; the file is "
+                "incomplete or was changed after export")
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = int(threads)
+        self.session = ort.InferenceSession(onnx_path, options,
+                                            providers=["CPUExecutionProvider"])
+        self.latent_dim = int(self.metadata["latent_dim"])
+        self.image_size = int(self.metadata["image_size"])
+        self.channels = int(self.metadata["channels"])
+
+    def __repr__(self):
+        return (f"Generator({self.path!r}, {self.metadata['model_type']}, "
+                f"{self.image_size}px, latent_dim={self.latent_dim})")
+
+    def run(self, z):
+        """float32 images `(n, H, W, C)` in [0, 1] for latents `(n, latent_dim)`."""
+        z = np.ascontiguousarray(z, dtype=np.float32)
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"z must have shape (n, {self.latent_dim}), got {z.shape}")
+        return self.session.run(["images"], {"z": z})[0]
+
+    def latents(self, n, seed=0):
+        """keras_genart's latent recipe (see `keras_genart.latents`)."""
+        return sample_latents(n, self.latent_dim, seed)
+
+    def sample(self, n, seed=0):
+        """`n` pictures as uint8 `(n, H, W, C)`; the same seed as `genart sample`."""
+        return imaging.to_uint8(self.run(self.latents(n, seed)))
+
+    def interpolate(self, seed_a, seed_b, steps=8):
+        """uint8 pictures along the spherical path from seed_a's latent to seed_b's."""
+        if int(steps) < 2:
+            raise ValueError(f"steps must be at least 2, got {steps}")
+        a, b = self.latents(1, seed_a), self.latents(1, seed_b)
+        return imaging.to_uint8(self.run(slerp(a, b, np.linspace(0.0, 1.0, int(steps)))))
+
+    def png(self, images):
+        """PNG bytes for each uint8 picture."""
+        return [imaging.png_bytes(image, self._provenance()) for image in images]
+
+    def sample_png(self, n, seed=0, cols=None):
+        """A grid of `n` pictures as PNG bytes, provenance in text chunks."""
+        grid = imaging.make_grid(self.sample(n, seed), cols=cols)
+        return imaging.png_bytes(grid, {**self._provenance(), "keras_genart.seed": seed,
+                                        "keras_genart.n": n})
+
+    def _provenance(self):
+        return {"Software": f"keras_genart {self.metadata.get('versions', {}).get('keras_genart', '')}",
+                "keras_genart.model_type": self.metadata["model_type"],
+                "keras_genart.model": f"{self.metadata.get('name')}/{self.metadata.get('version')}"}

@@ -1,0 +1,140 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from keras_genart.errors import ExportError, UserInputError
+from keras_genart.export import export_model, read_metadata
+from keras_genart.export.metadata import sha256_file
+from keras_genart.latents import sample_latents
+from tests.conftest import _tiny_trained
+
+QUIET = dict(log=lambda *_: None)
+
+
+def test_layout_and_metadata(exported):
+    version_dir = exported["version_dir"]
+    assert version_dir == os.path.join(exported["root"], "dcgan", "1")
+    files = set(os.listdir(version_dir))
+    assert {"saved_model.pb", "variables", "model.onnx", "metadata.json"} <= files
+    metadata = read_metadata(version_dir)
+    assert metadata["model_type"] == "dcgan" and metadata["latent_dim"] == 8
+    assert metadata["image_size"] == 16 and metadata["channels"] == 3
+    assert metadata["value_range"] == [0.0, 1.0]
+    assert metadata["signatures"] == ["serving_default", "render"]
+    assert {"keras_genart", "keras", "tensorflow", "tf2onnx"} <= set(metadata["versions"])
+    assert "default_rng(seed)" in metadata["latent_recipe"]
+    for rel, digest in metadata["sha256"].items():
+        assert sha256_file(os.path.join(version_dir, rel)) == digest
+    assert {"model.onnx", "saved_model.pb"} <= set(metadata["sha256"])
+    assert max(metadata["parity_max_abs_diff"].values()) <= 1e-4
+
+
+def test_saved_model_cli_shows_our_signatures(exported):
+    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    out = subprocess.run([cli, "show", "--dir", exported["version_dir"], "--all"],
+                         capture_output=True, text=True, check=True).stdout
+    default = out.split("signature_def['serving_default']:")[1]
+    assert "inputs['z'] tensor_info:" in default
+    assert "dtype: DT_FLOAT\n        shape: (-1, 8)" in default
+    assert "outputs['images'] tensor_info:" in default
+    assert "shape: (-1, 16, 16, 3)" in default
+    render = out.split("signature_def['render']:")[1].split("signature_def[")[0]
+    assert "inputs['z']" in render and "outputs['images_bytes']" in render
+    assert "dtype: DT_STRING" in render
+    assert "output_0" not in out and "inputs['inputs']" not in out
+
+
+def test_signatures_match_keras(exported):
+    loaded = tf.saved_model.load(exported["version_dir"])
+    z = sample_latents(5, 8, seed=3)
+    images = loaded.signatures["serving_default"](z=tf.constant(z))["images"].numpy()
+    expected = exported["model"].generate(5, seed=3)
+    assert images.shape == (5, 16, 16, 3)
+    assert np.abs(images - expected).max() <= 1e-5
+    pngs = loaded.signatures["render"](z=tf.constant(z[:2]))["images_bytes"].numpy()
+    import io
+
+    picture = np.asarray(Image.open(io.BytesIO(pngs[1])))
+    assert picture.shape == (16, 16, 3)
+    assert np.abs(picture / 255.0 - expected[1]).max() <= 1 / 255 + 1e-6
+
+
+def test_onnx_dynamic_batch_and_names(exported):
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(os.path.join(exported["version_dir"], "model.onnx"))
+    assert [i.name for i in session.get_inputs()] == ["z"]
+    assert [o.name for o in session.get_outputs()] == ["images"]
+    assert session.get_inputs()[0].shape == ["batch", 8]
+    for n in (1, 7):
+        z = sample_latents(n, 8, seed=n)
+        out = session.run(["images"], {"z": z})[0]
+        assert out.shape == (n, 16, 16, 3)
+        assert np.abs(out - exported["model"].generate_from_latents(z)).max() <= 1e-4
+
+
+def test_versions_increment_and_are_never_overwritten(exported, tmp_path):
+    root = tmp_path / "models"
+    model = exported["model"]
+    assert export_model(model, root, name="art", formats=["onnx"], **QUIET)["version"] == 1
+    second = export_model(model, root, name="art", formats=["onnx"], **QUIET)
+    assert second["version"] == 2 and second["formats"] == ["onnx"]
+    assert not os.path.exists(os.path.join(second["path"], "saved_model.pb"))
+    with pytest.raises(UserInputError, match="version 2 of 'art' already exists.*--force"):
+        export_model(model, root, name="art", version=2, **QUIET)
+    export_model(model, root, name="art", version=2, force=True, formats=["onnx"], **QUIET)
+    assert sorted(os.listdir(root / "art")) == ["1", "2"]  # no temporary folder left
+
+
+def test_parity_failure_exports_nothing(exported, tmp_path, monkeypatch):
+    import keras_genart.export.onnx as onnx_export
+
+    real = onnx_export.run_onnx
+    monkeypatch.setattr(onnx_export, "run_onnx", lambda path, z: real(path, z) + 1e-3)
+    with pytest.raises(ExportError, match=r"onnx output differs from Keras by 0.001 .*the limit is 0.0001\); nothing was exported"):
+        export_model(exported["model"], tmp_path, name="bad", **QUIET)
+    assert os.listdir(tmp_path / "bad") == []
+
+
+@pytest.mark.parametrize("name", ["../evil", "a/b", "a b", ".hidden", ".."])
+def test_bad_names_are_refused(exported, tmp_path, name):
+    with pytest.raises(UserInputError, match="model name .* is not allowed"):
+        export_model(exported["model"], tmp_path, name=name, **QUIET)
+
+
+def test_vae_gets_encode_and_reconstruct(tmp_path):
+    model = _tiny_trained("vae", tmp_path / "vae.keras")
+    metadata = export_model(str(tmp_path / "vae.keras"), tmp_path / "out", **QUIET)
+    assert metadata["name"] == "vae"
+    assert metadata["signatures"] == ["serving_default", "render", "encode", "reconstruct"]
+    loaded = tf.saved_model.load(metadata["path"])
+    images = model.generate(3, seed=0)
+    mean = loaded.signatures["encode"](images=tf.constant(images))["mean"].numpy()
+    expected_mean, _ = model.encode(images * 2 - 1)
+    assert np.abs(mean - np.asarray(expected_mean)).max() <= 1e-5
+    recon = loaded.signatures["reconstruct"](images=tf.constant(images))["images"].numpy()
+    assert recon.shape == images.shape and 0 <= recon.min() and recon.max() <= 1
+
+
+def test_cli_export_from_run_folder(tmp_path):
+    from keras_genart.cli import main
+
+    run = tmp_path / "run"
+    assert main(["train", "dcgan", "--data", "builtin:abstract:16", "--image-size", "16",
+                 "--batch-size", "4", "--latent-dim", "8", "--base-width", "8", "--epochs", "1",
+                 "--steps-per-epoch", "1", "--run-dir", str(run), "--quiet"]) == 0
+    assert main(["export", str(run), "--out", str(tmp_path / "out"), "--name", "mine",
+                 "--formats", "onnx", "--opset", "15"]) == 0
+    metadata = json.loads((tmp_path / "out" / "mine" / "1" / "metadata.json").read_text())
+    assert metadata["onnx"]["opset"] == 15
+    assert metadata["class_names"][0] == "bauhaus"
+    assert metadata["training_data"]["num_images"] == 16
+    assert metadata["training_config"]["model"] == "dcgan"
+    assert main(["export", str(run), "--out", str(tmp_path / "out"), "--name", "mine",
+                 "--version", "1"]) == 2
