@@ -159,6 +159,9 @@ def _parse_latents(body, latent_dim, max_batch):
     if len(data) > max_batch:
         raise ApiError(400, f"batch of {len(data)} exceeds the server's limit of "
                             f"{max_batch} per request")
+    # NumPy would turn true/false into 1/0: refuse booleans explicitly.
+    if any(isinstance(v, bool) for row in data if isinstance(row, list) for v in row):
+        raise ApiError(400, "'z' must hold numbers (DT_FLOAT), got booleans")
     try:
         z = np.array(data)
     except ValueError as e:

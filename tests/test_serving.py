@@ -1,0 +1,257 @@
+import base64
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_genart.latents import sample_latents
+from keras_genart.serving import Generator
+
+httpx = pytest.importorskip("httpx")
+
+
+def test_serving_import_leaves_tensorflow_out():
+    code = ("import sys\nimport keras_genart.serving, keras_genart.serving.server\n"
+            "from keras_genart.serving import Generator\n"
+            "print(sorted(m for m in ('tensorflow', 'keras', 'tf2onnx') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# --- the runtime ---------------------------------------------------------------
+
+def test_generator_matches_keras(exported):
+    gen = Generator(exported["version_dir"])
+    model = exported["model"]
+    assert gen.run(sample_latents(4, 8, 2)).shape == (4, 16, 16, 3)
+    assert np.abs(gen.run(gen.latents(4, 2)) - model.generate(4, seed=2)).max() <= 1e-4
+    pictures = gen.sample(3, seed=1)
+    assert pictures.dtype == np.uint8 and pictures.shape == (3, 16, 16, 3)
+    np.testing.assert_array_equal(pictures, gen.sample(3, seed=1))
+    assert not np.array_equal(pictures, gen.sample(3, seed=2))
+
+
+def test_generator_interpolates_between_seeds(exported):
+    gen = Generator(exported["version_dir"])
+    path = gen.interpolate(4, 9, steps=5)
+    assert path.shape == (5, 16, 16, 3)
+    np.testing.assert_array_equal(path[0], gen.sample(1, seed=4)[0])
+    np.testing.assert_array_equal(path[-1], gen.sample(1, seed=9)[0])
+    with pytest.raises(ValueError, match="steps must be at least 2"):
+        gen.interpolate(1, 2, steps=1)
+
+
+def test_generator_png_outputs(exported):
+    gen = Generator(exported["version_dir"])
+    grid = Image.open(io.BytesIO(gen.sample_png(4, seed=0)))
+    assert grid.size == (38, 38) and grid.text["keras_genart.seed"] == "0"
+    single = Image.open(io.BytesIO(gen.png(gen.sample(1, 0))[0]))
+    np.testing.assert_array_equal(np.asarray(single), gen.sample(1, 0)[0])
+
+
+def test_generator_refuses_changed_onnx(exported, tmp_path):
+    copy = tmp_path / "1"
+    shutil.copytree(exported["version_dir"], copy)
+    with open(copy / "model.onnx", "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(ValueError, match="does not match the sha256"):
+        Generator(copy)
+
+
+# --- the REST server ------------------------------------------------------------
+
+@pytest.fixture
+def client(exported):
+    from fastapi.testclient import TestClient
+
+    from keras_genart.serving.server import create_app
+
+    return TestClient(create_app(exported["root"], max_batch=8, max_body_bytes=20_000))
+
+
+def test_status_and_metadata(client):
+    status = client.get("/v1/models/dcgan").json()
+    assert status == {"model_version_status": [{
+        "version": "1", "state": "AVAILABLE",
+        "status": {"error_code": "OK", "error_message": ""}}]}
+    assert client.get("/v1/models/dcgan/versions/1").json() == status
+    meta = client.get("/v1/models/dcgan/metadata").json()
+    assert meta["model_spec"] == {"name": "dcgan", "signature_name": "", "version": "1"}
+    sigs = meta["metadata"]["signature_def"]["signature_def"]
+    assert set(sigs) == {"serving_default", "render"}
+    z = sigs["serving_default"]["inputs"]["z"]
+    assert z["dtype"] == "DT_FLOAT" and [d["size"] for d in z["tensor_shape"]["dim"]] == ["-1", "8"]
+    assert set(sigs["render"]["outputs"]) == {"images_bytes"}
+    assert client.get("/v1/models").json() == {"models": ["dcgan"]}
+
+
+def test_predict_row_and_columnar(client, exported):
+    z = sample_latents(2, 8, seed=3)
+    expected = exported["model"].generate_from_latents(z)
+    row = client.post("/v1/models/dcgan:predict", json={"instances": z.tolist()})
+    assert row.status_code == 200
+    images = np.array(row.json()["predictions"], np.float32)
+    assert images.shape == (2, 16, 16, 3) and np.abs(images - expected).max() <= 1e-4
+    named = client.post("/v1/models/dcgan/versions/1:predict",
+                        json={"instances": [{"z": v} for v in z.tolist()]})
+    np.testing.assert_allclose(np.array(named.json()["predictions"]), images)
+    columnar = client.post("/v1/models/dcgan:predict", json={"inputs": {"z": z.tolist()}})
+    np.testing.assert_allclose(np.array(columnar.json()["outputs"]), images)
+    bare = client.post("/v1/models/dcgan:predict", json={"inputs": z.tolist()})
+    np.testing.assert_allclose(np.array(bare.json()["outputs"]), images)
+
+
+def test_predict_render_returns_base64_pngs(client, exported):
+    z = sample_latents(2, 8, seed=3)
+    out = client.post("/v1/models/dcgan:predict",
+                      json={"signature_name": "render", "instances": z.tolist()}).json()
+    picture = np.asarray(Image.open(io.BytesIO(base64.b64decode(out["predictions"][1]["b64"]))))
+    expected = exported["model"].generate_from_latents(z)[1]
+    assert np.abs(picture / 255.0 - expected).max() <= 1 / 255 + 1e-6
+
+
+def test_sample_endpoint(client):
+    r = client.get("/v1/models/dcgan:sample?seed=2&n=4")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    assert r.headers["x-model-version"] == "1"
+    assert Image.open(io.BytesIO(r.content)).size == (38, 38)
+    assert client.get("/v1/models/dcgan:sample?n=1000").status_code == 400
+
+
+Z8 = json.dumps([0.0] * 8)
+
+
+@pytest.mark.parametrize("method,path,body,status,message", [
+    ("post", "/v1/models/dcgan:predict", "{not json", 400, "malformed JSON"),
+    ("post", "/v1/models/dcgan:predict", '{"instances": [[1, 2]]}', 400,
+     "'z' must have shape [batch, 8] with batch >= 1, got [1, 2]"),
+    ("post", "/v1/models/dcgan:predict", '{"instances": [[1], [1, 2]]}', 400, "rectangular"),
+    ("post", "/v1/models/dcgan:predict", '{"instances": [["a","b","c","d","e","f","g","h"]]}',
+     400, "must hold numbers"),
+    ("post", "/v1/models/dcgan:predict", '{"instances": [[true,1,1,1,1,1,1,1]]}', 400,
+     "must hold numbers"),
+    ("post", "/v1/models/dcgan:predict", '{"instances": [[NaN,1,1,1,1,1,1,1]]}', 400,
+     "NaN or Infinity"),
+    ("post", "/v1/models/dcgan:predict", '{"instances": [[Infinity,1,1,1,1,1,1,1]]}', 400,
+     "NaN or Infinity"),
+    ("post", "/v1/models/dcgan:predict", '{"instances": []}', 400, "batch >= 1"),
+    ("post", "/v1/models/dcgan:predict", '{"instances": %s}' % json.dumps([[0.0] * 8] * 9),
+     400, "batch of 9 exceeds the server's limit of 8"),
+    ("post", "/v1/models/dcgan:predict", '{"instances": [%s], "inputs": [%s]}' % (Z8, Z8), 400,
+     "exactly one of 'instances'"),
+    ("post", "/v1/models/dcgan:predict", '[1, 2]', 400, "must be a JSON object"),
+    ("post", "/v1/models/dcgan:predict", '{"signature_name": "encode", "instances": [%s]}' % Z8,
+     400, 'signature name: "encode" not found'),
+    ("post", "/v1/models/nope:predict", '{"instances": [%s]}' % Z8, 404, "'nope'"),
+    ("post", "/v1/models/dcgan/versions/7:predict", '{"instances": [%s]}' % Z8, 404,
+     "Specific(dcgan, 7)"),
+    ("post", "/v1/models/..%2F..%2Fetc/versions/1:predict", '{"instances": [%s]}' % Z8, 404, ""),
+    ("post", "/v1/models/dcgan:classify", '{}', 400, "not supported"),
+    ("get", "/v1/models/nope", None, 404, "Servable not found"),
+    ("get", "/v1/models/dcgan/versions/x", None, 404, "Specific(dcgan, x)"),
+])
+def test_bad_requests_get_the_right_status(client, method, path, body, status, message):
+    if method == "post":
+        r = client.post(path, content=body, headers={"content-type": "application/json"})
+    else:
+        r = client.get(path)
+    assert r.status_code == status, r.text
+    assert message in r.json()["error"]
+    # ...and the server stays up.
+    assert client.get("/v1/models/dcgan").status_code == 200
+
+
+def test_body_over_limit_is_413(client):
+    r = client.post("/v1/models/dcgan:predict", content=b"[" + b"0," * 20_000 + b"0]",
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "exceeds the limit of 20000 bytes" in r.json()["error"]
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_new_version_is_picked_up_under_load(exported, tmp_path):
+    import uvicorn
+
+    from keras_genart.serving.server import create_app
+
+    root = tmp_path / "models"
+    shutil.copytree(exported["root"], root)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(root), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}/v1/models/dcgan"
+    deadline = time.time() + 30
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    body = {"instances": sample_latents(1, 8, 0).tolist()}
+    results, versions_seen = [], set()
+    stop = threading.Event()
+
+    def hammer():
+        with httpx.Client(timeout=30) as c:
+            while not stop.is_set():
+                results.append(c.post(base + ":predict", json=body).status_code)
+
+    workers = [threading.Thread(target=hammer) for _ in range(4)]
+    try:
+        for w in workers:
+            w.start()
+        time.sleep(0.5)
+        # Drop in version 2 the way the exporter does: complete folder, then rename.
+        staging = root / "dcgan" / ".tmp-2"
+        shutil.copytree(root / "dcgan" / "1", staging)
+        meta = json.loads((staging / "metadata.json").read_text())
+        meta["version"] = 2
+        (staging / "metadata.json").write_text(json.dumps(meta))
+        os.replace(staging, root / "dcgan" / "2")
+        time.sleep(0.5)
+        with httpx.Client() as c:
+            versions_seen.add(c.get(base).json()["model_version_status"][0]["version"])
+    finally:
+        stop.set()
+        for w in workers:
+            w.join()
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert len(results) > 20
+    assert set(results) == {200}
+    assert versions_seen == {"2"}
+
+
+@pytest.mark.skipif(shutil.which("node") is None or shutil.which("npm") is None,
+                    reason="node and npm are not installed")
+def test_node_example_matches_python(exported, tmp_path):
+    here = os.path.join(os.path.dirname(os.path.dirname(__file__)), "serving", "node")
+    app = tmp_path / "node"
+    app.mkdir()
+    for name in ("package.json", "package-lock.json", "generate.js"):
+        shutil.copy(os.path.join(here, name), app / name)
+    env = {**os.environ, "ONNXRUNTIME_NODE_INSTALL_CUDA": "skip"}
+    install = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=app, env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert install.returncode == 0, install.stderr[-2000:]
+    z = sample_latents(3, 8, seed=11)
+    (tmp_path / "z.json").write_text(json.dumps({"z": z.tolist()}))
+    run = subprocess.run(["node", "generate.js", exported["version_dir"], str(tmp_path / "z.json"),
+                          str(tmp_path / "out.json")], cwd=app, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    out = json.loads((tmp_path / "out.json").read_text())
+    images = np.array(out["images"], np.float32).reshape(out["shape"])
+    assert images.shape == (3, 16, 16, 3)
+    assert np.abs(images - exported["model"].generate_from_latents(z)).max() <= 1e-4
