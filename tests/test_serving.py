@@ -255,3 +255,26 @@ def test_node_example_matches_python(exported, tmp_path):
     images = np.array(out["images"], np.float32).reshape(out["shape"])
     assert images.shape == (3, 16, 16, 3)
     assert np.abs(images - exported["model"].generate_from_latents(z)).max() <= 1e-4
+
+
+def test_genart_serve_command(exported):
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "keras_genart.cli", "serve",
+                             str(exported["root"]), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 60
+        status = None
+        while time.time() < deadline and status is None:
+            try:
+                status = httpx.get(f"http://127.0.0.1:{port}/v1/models/dcgan").json()
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert status["model_version_status"][0]["state"] == "AVAILABLE"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    missing = subprocess.run([sys.executable, "-m", "keras_genart.cli", "serve", "/no/such/dir"],
+                             capture_output=True, text=True)
+    assert missing.returncode == 2
+    assert "model folder '/no/such/dir' does not exist" in missing.stderr
