@@ -204,9 +204,10 @@ def create_app(model_root, max_batch=64, max_body_bytes=1 << 20, max_sample=64,
     def error(status, message):
         return JSONResponse({"error": message}, status_code=status)
 
-    def json_bytes(payload):
+    def json_bytes(payload, version):
         return Response(json.dumps(payload, separators=(",", ":")).encode(),
-                        media_type="application/json")
+                        media_type="application/json",
+                        headers={"X-Model-Version": str(version)})
 
     def route(path):
         match = _PATH.match(path)
@@ -277,9 +278,9 @@ def create_app(model_root, max_batch=64, max_body_bytes=1 << 20, max_sample=64,
             if len(body) > max_body_bytes:
                 raise ApiError(413, f"request body exceeds the limit of {max_body_bytes} bytes")
         served, generator = repo.get(name, version)
-        return await run_in_threadpool(predict, bytes(body), generator)
+        return await run_in_threadpool(predict, bytes(body), generator, served)
 
-    def predict(body, generator):
+    def predict(body, generator, served):
         try:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError) as e:
@@ -299,7 +300,7 @@ def create_app(model_root, max_batch=64, max_body_bytes=1 << 20, max_sample=64,
         else:
             # float32 carries ~7 significant digits; 6 decimals keep the JSON short.
             values = np.round(images.astype(np.float64), 6).tolist()
-        return json_bytes({"predictions": values} if row else {"outputs": values})
+        return json_bytes({"predictions": values} if row else {"outputs": values}, served)
 
     return app
 

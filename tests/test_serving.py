@@ -205,7 +205,8 @@ def test_new_version_is_picked_up_under_load(exported, tmp_path):
     def hammer():
         with httpx.Client(timeout=30) as c:
             while not stop.is_set():
-                results.append(c.post(base + ":predict", json=body).status_code)
+                r = c.post(base + ":predict", json=body)
+                results.append((r.status_code, r.headers.get("x-model-version")))
 
     workers = [threading.Thread(target=hammer) for _ in range(4)]
     try:
@@ -222,6 +223,7 @@ def test_new_version_is_picked_up_under_load(exported, tmp_path):
         time.sleep(0.5)
         with httpx.Client() as c:
             versions_seen.add(c.get(base).json()["model_version_status"][0]["version"])
+            after = c.post(base + ":predict", json=body)
     finally:
         stop.set()
         for w in workers:
@@ -229,8 +231,11 @@ def test_new_version_is_picked_up_under_load(exported, tmp_path):
         server.should_exit = True
         thread.join(timeout=10)
     assert len(results) > 20
-    assert set(results) == {200}
+    assert {status for status, _ in results} == {200}
+    served = [version for _, version in results]
+    assert served[0] == "1" and served[-1] == "2"  # switched over while under load
     assert versions_seen == {"2"}
+    assert after.status_code == 200 and after.headers["x-model-version"] == "2"
 
 
 @pytest.mark.skipif(shutil.which("node") is None or shutil.which("npm") is None,

@@ -34,8 +34,9 @@ class GenerativeModel(keras.Model):
 
     Args:
         latent_dim: int. Size of the latent vector.
-        augmentation: list of str. Augmentations applied to real images in
-            `train_step`, from `keras_genart.data.augment.AUGMENTATIONS`.
+        augmentation: list of str. Augmentations applied in `train_step` to
+            real images (and, in GANs, to generated ones before the
+            discriminator), from `keras_genart.data.augment.AUGMENTATIONS`.
             Defaults to None (none).
         seed: int. Seed of the training-time randomness (latents, noise,
             augmentation). Defaults to None.
@@ -50,7 +51,9 @@ class GenerativeModel(keras.Model):
         self.latent_dim = int(latent_dim)
         self.augmentation_names = list(augmentation or [])
         self.seed = seed
-        self.augmentation = build_augmentation(self.augmentation_names, seed)
+        # Offset so that augmentation and latents don't draw from the same stream.
+        self.augmentation = build_augmentation(
+            self.augmentation_names, None if seed is None else seed + 1)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self._trackers = {}
         self._genart_compile_config = None
