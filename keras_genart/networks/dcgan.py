@@ -10,6 +10,7 @@ import keras
 from keras import layers
 
 from keras_genart.data.sources import check_image_size
+from keras_genart.networks.layers import MinibatchStdDev
 
 NORMALIZATIONS = ("batch", "layer", "spectral", "none")
 
@@ -118,7 +119,7 @@ def build_downsampler(image_size=32, base_width=64, max_width=512,
 
 def build_discriminator(image_size=32, base_width=64, max_width=512,
                         blocks_per_stage=0, channels=3, normalization="batch",
-                        name="discriminator"):
+                        minibatch_std=False, name="discriminator"):
     """A discriminator (or critic) from images to one logit per image.
 
     The mirror of `build_generator`: stride-2 convolutions with LeakyReLU(0.2)
@@ -135,6 +136,9 @@ def build_discriminator(image_size=32, base_width=64, max_width=512,
         normalization: str. `"batch"`, `"layer"`, `"spectral"` (spectral
             normalization of every weight, Miyato et al. 2018) or `"none"`.
             Defaults to `"batch"`.
+        minibatch_std: bool. Append a minibatch standard-deviation channel
+            at 4x4 (`MinibatchStdDev`). Not for WGAN-GP critics: it mixes
+            samples, and the penalty is per sample. Defaults to False.
         name: str. Defaults to `"discriminator"`.
 
     Returns:
@@ -142,6 +146,8 @@ def build_discriminator(image_size=32, base_width=64, max_width=512,
     """
     images, x = build_downsampler(image_size, base_width, max_width,
                                   blocks_per_stage, channels, normalization)
+    if minibatch_std:
+        x = MinibatchStdDev(name="minibatch_std")(x)
     x = layers.Flatten()(x)
     logits = _sn(layers.Dense(1, dtype="float32", name="logits"), normalization)(x)
     return keras.Model(images, logits, name=name)
