@@ -62,7 +62,7 @@ def library_trainer(jit_compile, steps_per_execution):
     # d_normalization="batch": the reference discriminator mirrors the
     # generator (the library's own default is spectral normalization).
     model = build_model("dcgan", image_size=SIZE, latent_dim=LATENT, base_width=64, seed=0,
-                        d_normalization="batch")
+                        d_normalization="batch", minibatch_std=False)
     model.compile(jit_compile=jit_compile, steps_per_execution=steps_per_execution)
 
     def run(dataset, steps):

@@ -112,6 +112,9 @@ def build_parser():
                        default=None,
                        help="discriminator normalization (default: dcgan spectral, "
                             "wgan-gp layer; wgan-gp refuses batch)")
+    train.add_argument("--minibatch-std", type=_bool_or_auto, default="auto",
+                       help="minibatch standard-deviation channel in the discriminator "
+                            "(auto: on for dcgan, off for wgan-gp)")
     train.add_argument("--loss", choices=LOSS_CHOICES, default="non_saturating",
                        help="DCGAN adversarial loss")
     train.add_argument("--n-critic", type=_positive_int, default=5,
@@ -187,6 +190,7 @@ def _train_config(args):
         batch_size=args.batch_size, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
         latent_dim=args.latent_dim, base_width=args.base_width, max_width=args.max_width,
         blocks_per_stage=args.blocks_per_stage, d_normalization=args.d_norm,
+        minibatch_std=None if args.minibatch_std == "auto" else args.minibatch_std,
         loss=args.loss, n_critic=args.n_critic,
         gp_weight=args.gp_weight, beta=args.beta, lr=args.lr, beta1=args.beta1,
         beta2=args.beta2, augment=args.augment, seed=args.seed,

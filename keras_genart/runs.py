@@ -43,6 +43,7 @@ class TrainConfig:
     max_width: int = 512
     blocks_per_stage: int = 0
     d_normalization: str | None = None
+    minibatch_std: bool | None = None
     loss: str = "non_saturating"
     n_critic: int = 5
     gp_weight: float = 10.0
@@ -104,7 +105,7 @@ def build_compiled_model(config):
         blocks_per_stage=config.blocks_per_stage, loss=config.loss,
         n_critic=config.n_critic, gp_weight=config.gp_weight, beta=config.beta,
         augmentation=config.augment, seed=config.seed,
-        d_normalization=config.d_normalization,
+        d_normalization=config.d_normalization, minibatch_std=config.minibatch_std,
     )
     optimizers = {}
     for name, default in model._default_optimizers().items():

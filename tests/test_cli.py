@@ -99,10 +99,12 @@ def test_train_then_sample_end_to_end(tmp_path, capsys):
     assert one.size == (16, 16) and one.text["keras_genart.index"] == "2"
     assert "keras_genart" in one.text["Software"]
 
-    # Same seed, same pictures; the .keras file works as well as the folder.
+    # Same seed, same pictures; the .keras file works as well as the folder, and a
+    # fresh process finds every custom class.
     again = tmp_path / "again.png"
-    assert main(["sample", str(run / "model.keras"), "--n", "4", "--seed", "7",
-                 "--out", str(again)]) == 0
+    fresh = _genart("sample", str(run / "model.keras"), "--n", "4", "--seed", "7",
+                    "--out", str(again))
+    assert fresh.returncode == 0, fresh.stderr
     assert Image.open(again).tobytes() == grid.tobytes()
 
     # Training a finished run again does nothing; other settings are refused.

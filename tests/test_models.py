@@ -107,6 +107,27 @@ def test_reference_architecture_widths():
     assert [l.filters for l in g.layers if isinstance(l, keras.layers.Conv2DTranspose)] == [128, 64, 3]
 
 
+def test_minibatch_std_layer():
+    from keras_genart.networks.layers import MinibatchStdDev
+
+    x = np.random.default_rng(0).standard_normal((8, 4, 4, 3)).astype("float32")
+    out = np.asarray(MinibatchStdDev(group_size=4)(x))
+    assert out.shape == (8, 4, 4, 4)
+    np.testing.assert_array_equal(out[..., :3], x)
+    # Groups are images i, i + 2, i + 4, i + 6 (reshape to (4, 2, ...)): std over them.
+    expected = np.sqrt(x.reshape(4, 2, 4, 4, 3).var(axis=0) + 1e-8).mean(axis=(1, 2, 3))
+    np.testing.assert_allclose(out[0, 0, 0, 3], expected[0], rtol=1e-5)
+    np.testing.assert_allclose(out[1, 2, 2, 3], expected[1], rtol=1e-5)
+    # A batch of 6 is not divisible by 4: one group of all six.
+    odd = np.asarray(MinibatchStdDev(group_size=4)(x[:6]))
+    np.testing.assert_allclose(odd[3, 0, 0, 3], np.sqrt(x[:6].var(axis=0) + 1e-8).mean(),
+                               rtol=1e-5)
+    # DCGAN gets it by default, WGAN-GP does not.
+    assert build_model("dcgan", **TINY).discriminator.get_layer("minibatch_std")
+    critic = build_model("wgan-gp", **TINY).discriminator
+    assert not any(isinstance(l, MinibatchStdDev) for l in critic.layers)
+
+
 def test_depth_is_configurable():
     shallow = build_generator(16, 8, base_width=8)
     deep = build_generator(16, 8, base_width=8, blocks_per_stage=2)

@@ -12,6 +12,7 @@ from keras import ops
 from keras_genart import latents
 from keras_genart.data.augment import build_augmentation
 from keras_genart.models import _tf_step
+from keras_genart.networks import layers as _custom_layers  # noqa: F401  (registers them)
 
 PACKAGE = "keras_genart"
 

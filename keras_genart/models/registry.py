@@ -9,7 +9,7 @@ from keras_genart.models import MODEL_TYPES
 def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
                 max_width=512, blocks_per_stage=0, loss="non_saturating",
                 n_critic=5, gp_weight=10.0, beta=1.0, augmentation=None, seed=None,
-                d_normalization=None):
+                d_normalization=None, minibatch_std=None):
     """Builds an untrained model with its networks.
 
     Args:
@@ -30,6 +30,9 @@ def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
             `"spectral"` for DCGAN (it kept the discriminator from
             overpowering the generator on the built-in art set, where batch
             norm collapsed) and `"layer"` for WGAN-GP (no batch norm there).
+        minibatch_std: bool. A minibatch standard-deviation channel in the
+            discriminator (more varied samples). Defaults to True for DCGAN,
+            False for WGAN-GP.
 
     Returns:
         A `DCGAN`, `WGANGP` or `VAE`.
@@ -69,8 +72,10 @@ def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
     generator = networks.build_generator(latent_dim=latent_dim, **widths)
     if model_type == "dcgan":
         discriminator = networks.build_discriminator(
-            normalization=d_normalization or "spectral", **widths)
+            normalization=d_normalization or "spectral",
+            minibatch_std=True if minibatch_std is None else minibatch_std, **widths)
         return DCGAN(generator, discriminator, loss=loss, **common)
     critic = networks.build_discriminator(normalization=d_normalization or "layer",
-                                          name="critic", **widths)
+                                          minibatch_std=bool(minibatch_std), name="critic",
+                                          **widths)
     return WGANGP(generator, critic, n_critic=n_critic, gp_weight=gp_weight, **common)

@@ -11,11 +11,11 @@ class MinibatchStdDev(keras.layers.Layer):
     Karras et al., "Progressive Growing of GANs", 2018
     (https://arxiv.org/abs/1710.10196), section 3: it lets the discriminator
     see how varied a batch is, which pushes the generator away from repeating
-    one picture. Groups of `group_size` images are compared.
+    one picture. Groups of `group_size` images are compared; a batch that
+    `group_size` does not divide is taken as one group.
 
     Args:
-        group_size: int. Images per group; the batch must be divisible by it
-            (or smaller). Defaults to 4.
+        group_size: int. Images per group. Defaults to 4.
     """
 
     def __init__(self, group_size=4, **kwargs):
@@ -25,7 +25,8 @@ class MinibatchStdDev(keras.layers.Layer):
     def call(self, x):
         shape = ops.shape(x)
         batch, h, w, c = shape[0], shape[1], shape[2], shape[3]
-        group = ops.minimum(self.group_size, batch)
+        group = ops.where(ops.equal(batch % self.group_size, 0),
+                          ops.minimum(self.group_size, batch), batch)
         y = ops.reshape(x, (group, -1, h, w, c))
         y = y - ops.mean(y, axis=0, keepdims=True)
         y = ops.sqrt(ops.mean(ops.square(y), axis=0) + 1e-8)
