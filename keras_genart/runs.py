@@ -154,8 +154,8 @@ def train(config, log=print, extra_callbacks=()):
         The trained model.
     """
     import keras
+    import tensorflow as tf
 
-    from keras_genart.models import register_all
     from keras_genart.callbacks import (
         ImageGridCallback,
         NonFiniteLossGuard,
@@ -164,6 +164,7 @@ def train(config, log=print, extra_callbacks=()):
         save_model_atomically,
     )
     from keras_genart.data import load_images, make_dataset
+    from keras_genart.models import register_all
 
     register_all()
     run_dir = config.run_dir
@@ -179,7 +180,11 @@ def train(config, log=print, extra_callbacks=()):
     if initial_epoch >= config.epochs:
         log(f"{run_dir}: already trained {initial_epoch} epochs (--epochs {config.epochs}); "
             "nothing to do. Raise --epochs to train further.")
-        return keras.saving.load_model(state["path"])
+        model = keras.saving.load_model(state["path"])
+        final = os.path.join(run_dir, MODEL_FILE)
+        if not os.path.exists(final):  # stopped between the last checkpoint and model.keras
+            save_model_atomically(model, final)
+        return model
 
     data = load_images(config.data, image_size=config.image_size, seed=config.seed,
                        tfds_data_dir=config.tfds_data_dir)
@@ -193,8 +198,6 @@ def train(config, log=print, extra_callbacks=()):
     else:
         model = build_compiled_model(config)
     os.makedirs(run_dir, exist_ok=True)
-    import tensorflow as tf
-
     _write_json(config_path, {
         "config": config.to_dict(),
         "model_type": config.model,

@@ -71,10 +71,15 @@ class ModelRepository:
         return versions
 
     def _stamp(self, path):
-        try:
-            return os.stat(os.path.join(path, "metadata.json")).st_mtime_ns
-        except FileNotFoundError:
-            return None
+        """Changes whenever the files a Generator reads change."""
+        stamp = []
+        for name in ("metadata.json", "model.onnx"):
+            try:
+                info = os.stat(os.path.join(path, name))
+                stamp.append((info.st_mtime_ns, info.st_size))
+            except FileNotFoundError:
+                stamp.append(None)
+        return tuple(stamp)
 
     def _load(self, name, version):
         key = (name, version)

@@ -107,10 +107,13 @@ def test_train_then_sample_end_to_end(tmp_path, capsys):
     assert fresh.returncode == 0, fresh.stderr
     assert Image.open(again).tobytes() == grid.tobytes()
 
-    # Training a finished run again does nothing; other settings are refused.
+    # Training a finished run again does nothing (but restores a missing
+    # model.keras); other settings are refused.
+    (run / "model.keras").unlink()
     assert main(["train", "dcgan", "--epochs", "2", "--steps-per-epoch", "2",
                  "--run-dir", str(run), *TINY_ARGS]) == 0
     assert "nothing to do" in capsys.readouterr().out
+    assert (run / "model.keras").exists()
     assert main(["train", "dcgan", "--epochs", "2", "--steps-per-epoch", "2",
                  "--run-dir", str(run), *TINY_ARGS, "--latent-dim", "16"]) == 2
     assert "latent_dim" in capsys.readouterr().err

@@ -283,3 +283,22 @@ def test_genart_serve_command(exported):
                              capture_output=True, text=True)
     assert missing.returncode == 2
     assert "model folder '/no/such/dir' does not exist" in missing.stderr
+
+
+def test_broken_version_is_skipped_until_fixed(exported, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from keras_genart.serving.server import create_app
+
+    root = tmp_path / "models"
+    shutil.copytree(exported["root"], root)
+    good = (root / "dcgan" / "1" / "model.onnx").read_bytes()
+    shutil.copytree(root / "dcgan" / "1", root / "dcgan" / "2")
+    (root / "dcgan" / "2" / "model.onnx").write_bytes(good[: len(good) // 2])  # half-copied
+    client = TestClient(create_app(root))
+    assert client.get("/v1/models/dcgan").json()["model_version_status"][0]["version"] == "1"
+    broken = client.get("/v1/models/dcgan/versions/2")
+    assert broken.status_code == 404 and "version 2 of 'dcgan' failed to load" in broken.json()[
+        "error"]
+    (root / "dcgan" / "2" / "model.onnx").write_bytes(good)  # the copy completes
+    assert client.get("/v1/models/dcgan").json()["model_version_status"][0]["version"] == "2"
