@@ -5,8 +5,7 @@ time a model, a data source or a callback is asked for, so that `genart --help`
 and `keras_genart.serving` stay fast and TensorFlow-free.
 """
 
-import importlib
-
+from keras_genart._lazy import lazy_getattr
 from keras_genart._version import __version__
 
 # Public name -> module that defines it. Resolved lazily by __getattr__.
@@ -26,13 +25,7 @@ _LAZY = {
 __all__ = ["__version__", *sorted(_LAZY)]
 
 
-def __getattr__(name):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'keras_genart' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 def __dir__():

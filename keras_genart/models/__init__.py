@@ -5,6 +5,8 @@ Imported lazily so that reading `MODEL_TYPES` does not load TensorFlow.
 
 import importlib
 
+from keras_genart._lazy import lazy_getattr
+
 MODEL_TYPES = ("dcgan", "wgan-gp", "vae")
 
 _LAZY = {
@@ -25,10 +27,4 @@ def register_all():
         importlib.import_module(module)
 
 
-def __getattr__(name):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'keras_genart.models' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
