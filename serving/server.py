@@ -198,6 +198,7 @@ def create_app(model_root, max_batch=64, max_body_bytes=1 << 20, max_sample=64,
     from fastapi import FastAPI, Request
     from fastapi.concurrency import run_in_threadpool
     from fastapi.responses import JSONResponse, Response
+    from starlette.exceptions import HTTPException as StarletteHTTPException
 
     if not os.path.isdir(model_root):
         raise FileNotFoundError(f"model base folder '{model_root}' does not exist")
@@ -233,6 +234,15 @@ def create_app(model_root, max_batch=64, max_body_bytes=1 << 20, max_sample=64,
     @app.exception_handler(ApiError)
     async def api_error(request, exc):
         return error(exc.status, exc.message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request, exc):  # unknown routes, wrong methods: same error shape
+        return error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def internal_error(request, exc):
+        log.exception("error while serving %s", request.url.path)
+        return error(500, f"internal error: {type(exc).__name__}: {exc}")
 
     @app.get("/v1/models")
     async def list_models():

@@ -170,6 +170,13 @@ def test_bad_requests_get_the_right_status(client, method, path, body, status, m
     assert client.get("/v1/models/dcgan").status_code == 200
 
 
+def test_framework_errors_keep_the_error_shape(client):
+    r = client.put("/v1/models/dcgan:predict", json={})
+    assert r.status_code == 405 and "error" in r.json()
+    r = client.get("/v2/anything")
+    assert r.status_code == 404 and r.json() == {"error": "Not Found"}
+
+
 def test_body_over_limit_is_413(client):
     r = client.post("/v1/models/dcgan:predict", content=b"[" + b"0," * 20_000 + b"0]",
                     headers={"content-type": "application/json"})
