@@ -269,7 +269,7 @@ def create_app(model_root, max_batch=64, max_body_bytes=1 << 20, max_sample=64,
             seed = int(query.get("seed", 0))
             n = int(query.get("n", 16))
         except ValueError:
-            raise ApiError(400, "seed and n must be integers")
+            raise ApiError(400, "seed and n must be integers") from None
         if seed < 0 or not 1 <= n <= max_sample:
             raise ApiError(400, f"need seed >= 0 and 1 <= n <= {max_sample}, got seed={seed}, "
                                 f"n={n}")

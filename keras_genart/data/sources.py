@@ -3,8 +3,6 @@
 import dataclasses
 import os
 
-import numpy as np
-
 from keras_genart.data import builtin_art
 from keras_genart.data.image_folder import describe_summary, load_image_folder
 from keras_genart.errors import UserInputError
