@@ -10,13 +10,9 @@ import numpy as np
 
 from keras_genart._version import __version__
 from keras_genart.errors import ExportError, UserInputError
-from keras_genart.export.metadata import (
-    LATENT_RECIPE,
-    METADATA_FILE,
-    artifact_hashes,
-)
+from keras_genart.export.metadata import METADATA_FILE, artifact_hashes
 from keras_genart.imaging import atomic_write_bytes
-from keras_genart.latents import sample_latents
+from keras_genart.latents import LATENT_RECIPE, sample_latents
 
 FORMATS = ("savedmodel", "onnx")
 PARITY_TOLERANCE = 1e-4

@@ -8,7 +8,6 @@ import json
 import os
 
 METADATA_FILE = "metadata.json"
-LATENT_RECIPE = "numpy.random.default_rng(seed).standard_normal((n, latent_dim)).astype(float32)"
 
 
 def sha256_file(path, chunk=1 << 20):

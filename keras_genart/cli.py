@@ -41,6 +41,7 @@ _positive_int = _checked(int, lambda v: v >= 1, "a positive integer")
 _non_negative_int = _checked(int, lambda v: v >= 0, "a non-negative integer")
 _positive_float = _checked(float, lambda v: v > 0, "a positive number")
 _unit_float = _checked(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
+_port = _checked(int, lambda v: 1 <= v <= 65535, "a port number from 1 to 65535")
 
 
 def _image_size(text):
@@ -167,7 +168,7 @@ def build_parser():
                            formatter_class=fmt)
     serve.add_argument("model_root", metavar="DIR", help="the folder given to export --out")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=_positive_int, default=8501)
+    serve.add_argument("--port", type=_port, default=8501)
     serve.add_argument("--max-batch", type=_positive_int, default=64,
                        help="most latents per predict request")
     serve.add_argument("--max-body-bytes", type=_positive_int, default=1 << 20)
@@ -209,7 +210,6 @@ def cmd_train(args):
     if args.dry_run:
         print(json.dumps(config.to_dict(), indent=2))
         return 0
-    _quiet_tensorflow()
     from keras_genart.runs import train
 
     train(config)
@@ -219,6 +219,7 @@ def cmd_train(args):
 def write_samples(model_path, n, seed, out, separate=None, log=print):
     """Loads a model and writes a grid PNG (and single PNGs) with provenance."""
     from keras_genart import imaging
+    from keras_genart.latents import LATENT_RECIPE
     from keras_genart.runs import load_trained_model
 
     model = load_trained_model(model_path)
@@ -228,7 +229,7 @@ def write_samples(model_path, n, seed, out, separate=None, log=print):
         "keras_genart.model_type": model.model_type,
         "keras_genart.run": os.path.abspath(model_path),
         "keras_genart.seed": seed,
-        "keras_genart.latents": "numpy default_rng(seed).standard_normal((n, latent_dim))",
+        "keras_genart.latents": LATENT_RECIPE,
         "keras_genart.version": __version__,
     }
     out_dir = os.path.dirname(os.path.abspath(out))
@@ -245,7 +246,6 @@ def write_samples(model_path, n, seed, out, separate=None, log=print):
 
 
 def cmd_sample(args):
-    _quiet_tensorflow()
     write_samples(args.model_path, args.n, args.seed, args.out, args.separate)
     return 0
 
@@ -271,7 +271,6 @@ def cmd_serve(args):
 
 
 def cmd_demo(args):
-    _quiet_tensorflow()
     from keras_genart.runs import TrainConfig, train
 
     config = TrainConfig(**{**DEMO, "epochs": args.epochs, "run_dir": args.run_dir})

@@ -7,6 +7,9 @@ Pure NumPy: no TensorFlow import.
 
 import numpy as np
 
+# The recipe in words, written into exported metadata and PNG provenance.
+LATENT_RECIPE = "numpy.random.default_rng(seed).standard_normal((n, latent_dim)).astype(float32)"
+
 
 def sample_latents(n, latent_dim, seed=0):
     """Draws `n` standard-normal latent vectors for a seed.
