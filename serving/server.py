@@ -223,10 +223,7 @@ def create_app(model_root, max_batch=64, max_body_bytes=1 << 20, max_sample=64,
             match.group("verb")
 
     def status(name, version):
-        if version is None:
-            served, _ = repo.get(name)
-        else:
-            served, _ = repo.get(name, version)
+        served, _ = repo.get(name, version)
         return {"model_version_status": [{"version": str(served), "state": "AVAILABLE",
                                           "status": {"error_code": "OK",
                                                      "error_message": ""}}]}

@@ -54,10 +54,10 @@ def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
                         ("max_width", max_width)):
         if int(value) < 1:
             raise UserInputError(f"{name} must be a positive integer, got {value}")
-    if d_normalization not in (None, "batch", "layer", "spectral", "none"):
+    if d_normalization is not None and d_normalization not in networks.NORMALIZATIONS:
         raise UserInputError(
             f"discriminator normalization {d_normalization!r} is unknown; choose "
-            "batch, layer, spectral or none")
+            f"{', '.join(networks.NORMALIZATIONS)}")
     if model_type == "wgan-gp" and d_normalization == "batch":
         raise UserInputError(
             "WGAN-GP's critic cannot use batch normalization (the gradient penalty is "
