@@ -11,7 +11,8 @@ import sys
 
 from keras_genart._version import __version__
 from keras_genart.errors import ExportError, NonFiniteLossError, UserInputError
-from keras_genart.models import MODEL_TYPES
+from keras_genart.backend import SUPPORTED_BACKENDS
+from keras_genart.models import MIXED_PRECISION, MODEL_TYPES
 
 LOSS_CHOICES = ("non_saturating", "minimax", "hinge", "least_squares")
 AUGMENT_CHOICES = ("flip", "translate", "color")
@@ -133,9 +134,18 @@ def build_parser():
                        help="comma-separated: flip, translate, color; or none")
     train.add_argument("--seed", type=_non_negative_int, default=0)
     train.add_argument("--jit-compile", type=_bool_or_auto, default="auto",
-                       help="XLA-compile the train step: auto means on GPUs only, where it "
-                            "is faster (see benchmarks/train_throughput.py)")
+                       help="XLA-compile the train step: auto means on wherever the "
+                            "backend can (not under TensorFlow's MirroredStrategy); see "
+                            "benchmarks/train_throughput.py")
     train.add_argument("--steps-per-execution", type=_positive_int, default=1)
+    train.add_argument("--mixed-precision", choices=MIXED_PRECISION, default="off",
+                       help="compute in bfloat16 or float16 (float32 weights, outputs and "
+                            "losses; float16 scales the losses)")
+    train.add_argument("--devices", type=_positive_int, default=1,
+                       help="data-parallel devices: tf.distribute.MirroredStrategy on "
+                            "TensorFlow, keras.distribution.DataParallel on JAX")
+    train.add_argument("--backend", choices=SUPPORTED_BACKENDS, default=None,
+                       help="Keras backend (default: $KERAS_BACKEND, else tensorflow)")
     train.add_argument("--run-dir", default=None, help="run folder (default: runs/MODEL)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.add_argument("--dry-run", action="store_true",
@@ -196,6 +206,7 @@ def _train_config(args):
         gp_weight=args.gp_weight, beta=args.beta, lr=args.lr, beta1=args.beta1,
         beta2=args.beta2, augment=args.augment, seed=args.seed,
         jit_compile=args.jit_compile, steps_per_execution=args.steps_per_execution,
+        mixed_precision=args.mixed_precision, devices=args.devices,
         tfds_data_dir=args.tfds_data_dir, run_dir=args.run_dir,
         verbose=0 if args.quiet else 1,
     )
@@ -205,8 +216,20 @@ def _quiet_tensorflow():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def _select_backend(name):
+    """Sets KERAS_BACKEND before Keras loads; refuses a clash with a loaded Keras."""
+    if name is None:
+        return
+    if "keras" in sys.modules and sys.modules["keras"].backend.backend() != name:
+        raise UserInputError(
+            f"--backend {name}: Keras is already loaded with the "
+            f"{sys.modules['keras'].backend.backend()} backend in this process")
+    os.environ["KERAS_BACKEND"] = name
+
+
 def cmd_train(args):
     config = _train_config(args)
+    _select_backend(args.backend)
     if args.dry_run:
         print(json.dumps(config.to_dict(), indent=2))
         return 0

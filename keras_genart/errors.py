@@ -15,3 +15,24 @@ class NonFiniteLossError(RuntimeError):
 
 class ExportError(RuntimeError):
     """Exported artifacts do not reproduce the Keras model."""
+
+
+class MissingDependencyError(UserInputError):
+    """A feature needs a package that is not installed (TensorFlow, for example)."""
+
+
+def require_tensorflow(feature):
+    """Imports and returns `tensorflow`, or says in one line that `feature` needs it.
+
+    Args:
+        feature: str. What needs TensorFlow, for the message ("SavedModel export").
+    """
+    try:
+        import tensorflow
+    except ImportError as e:
+        raise MissingDependencyError(
+            f"{feature} needs TensorFlow, which is not installed here; "
+            "`pip install keras_genart` (or `pip install tensorflow`) brings it. "
+            "Training from folders and builtin: data, sampling and ONNX serving work "
+            "without it.") from e
+    return tensorflow

@@ -19,14 +19,18 @@ CONFIG_FILE = "config.json"
 MODEL_FILE = "model.keras"
 
 # Settings that may change when a run is resumed: they don't change the model.
-_RESUMABLE = ("epochs", "run_dir", "verbose", "tfds_data_dir", "num_samples")
+# The device count is among them: the data order and the latents of a step do
+# not depend on it (every replica draws its slice of the global batch).
+_RESUMABLE = ("epochs", "run_dir", "verbose", "tfds_data_dir", "num_samples", "devices")
 
 
 @dataclasses.dataclass
 class TrainConfig:
     """Everything a training run depends on; saved as the run's config.json.
 
-    Defaults are those of `genart train`. `steps_per_epoch=None` means one
+    Defaults are those of `genart train`. `devices` > 1 trains data-parallel
+    (see `keras_genart.backend.data_parallel`); `mixed_precision` is `"off"`,
+    `"bfloat16"` or `"float16"`. `steps_per_epoch=None` means one
     pass over the data per epoch. `lr`, `beta1` and `beta2` of None take the
     model's defaults (DCGAN: 2e-4, 0.5, 0.999; WGAN-GP: 1e-4, 0.0, 0.9;
     VAE: 1e-3, 0.9, 0.999).
@@ -55,6 +59,8 @@ class TrainConfig:
     seed: int = 0
     jit_compile: bool | str = "auto"
     steps_per_execution: int = 1
+    mixed_precision: str = "off"
+    devices: int = 1
     num_samples: int = 64
     tfds_data_dir: str | None = None
     run_dir: str | None = None
@@ -62,7 +68,7 @@ class TrainConfig:
 
     def __post_init__(self):
         from keras_genart.data.sources import check_image_size, parse_source
-        from keras_genart.models import MODEL_TYPES
+        from keras_genart.models import MIXED_PRECISION, MODEL_TYPES
 
         if self.model not in MODEL_TYPES:
             raise UserInputError(
@@ -70,7 +76,7 @@ class TrainConfig:
         check_image_size(self.image_size)
         parse_source(self.data)
         for name in ("batch_size", "epochs", "latent_dim", "base_width", "max_width",
-                     "n_critic", "steps_per_execution", "num_samples"):
+                     "n_critic", "steps_per_execution", "num_samples", "devices"):
             if int(getattr(self, name)) < 1:
                 raise UserInputError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
@@ -81,6 +87,14 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not 0 <= value < 1:
                 raise UserInputError(f"{name} must be in [0, 1), got {value}")
+        if self.mixed_precision not in MIXED_PRECISION:
+            raise UserInputError(
+                f"mixed precision {self.mixed_precision!r} is unknown; choose "
+                f"{', '.join(MIXED_PRECISION)}")
+        if self.batch_size % self.devices:
+            raise UserInputError(
+                f"batch size {self.batch_size} does not split evenly over {self.devices} "
+                "devices; choose a multiple of --devices")
         if self.run_dir is None:
             self.run_dir = os.path.join("runs", self.model)
 
@@ -106,6 +120,7 @@ def build_compiled_model(config):
         n_critic=config.n_critic, gp_weight=config.gp_weight, beta=config.beta,
         augmentation=config.augment, seed=config.seed,
         d_normalization=config.d_normalization, minibatch_std=config.minibatch_std,
+        mixed_precision=config.mixed_precision,
     )
     optimizers = {}
     for name, default in model._default_optimizers().items():
@@ -154,9 +169,10 @@ def train(config, log=print, extra_callbacks=()):
         The trained model.
     """
     import keras
-    import tensorflow as tf
 
+    from keras_genart import backend
     from keras_genart.callbacks import (
+        EpochSummaries,
         ImageGridCallback,
         NonFiniteLossGuard,
         ResumableCheckpoint,
@@ -180,7 +196,7 @@ def train(config, log=print, extra_callbacks=()):
     if initial_epoch >= config.epochs:
         log(f"{run_dir}: already trained {initial_epoch} epochs (--epochs {config.epochs}); "
             "nothing to do. Raise --epochs to train further.")
-        model = keras.saving.load_model(state["path"])
+        model = _load_checkpoint(state["path"])
         final = os.path.join(run_dir, MODEL_FILE)
         if not os.path.exists(final):  # stopped between the last checkpoint and model.keras
             save_model_atomically(model, final)
@@ -189,40 +205,68 @@ def train(config, log=print, extra_callbacks=()):
     data = load_images(config.data, image_size=config.image_size, seed=config.seed,
                        tfds_data_dir=config.tfds_data_dir)
     log(f"data: {data.describe()}")
-    dataset = make_dataset(data, config.batch_size, seed=config.seed)
     steps = config.steps_per_epoch or max(1, data.num_images // config.batch_size)
+    if saved and saved.get("steps_per_epoch", steps) != steps:
+        raise UserInputError(
+            f"run folder '{run_dir}' was trained with {saved['steps_per_epoch']} steps per "
+            f"epoch and the data now gives {steps}; pass the same data and --steps-per-epoch")
+    # The data continue where the run stopped: the same batches as an
+    # uninterrupted run.
+    dataset = make_dataset(data, config.batch_size, seed=config.seed,
+                           start_step=initial_epoch * steps)
 
-    if state:
-        log(f"resuming {run_dir} from epoch {initial_epoch} ({state['path']})")
-        model = keras.saving.load_model(state["path"])
-    else:
-        model = build_compiled_model(config)
-    os.makedirs(run_dir, exist_ok=True)
-    _write_json(config_path, {
-        "config": config.to_dict(),
-        "model_type": config.model,
-        "class_names": data.class_names,
-        "data_summary": data.summary,
-        "steps_per_epoch": steps,
-        "created": (saved or {}).get("created", time.strftime("%Y-%m-%dT%H:%M:%S%z")),
-        "versions": {"keras_genart": __version__, "keras": keras.__version__,
-                     "tensorflow": tf.__version__, "python": platform.python_version()},
-    })
-    callbacks = [
-        NonFiniteLossGuard(checkpoint_dir),
-        keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"), write_graph=False),
-        ImageGridCallback(os.path.join(run_dir, "samples"), os.path.join(run_dir, "logs"),
-                          n=config.num_samples, seed=config.seed,
-                          metadata={"keras_genart.run": os.path.abspath(run_dir)}),
-        ResumableCheckpoint(checkpoint_dir),
-        *extra_callbacks,
-    ]
-    model.fit(dataset, epochs=config.epochs, initial_epoch=initial_epoch,
-              steps_per_epoch=steps, callbacks=callbacks, verbose=config.verbose,
-              shuffle=False)  # the tf.data pipeline shuffles
+    with backend.data_parallel(config.devices):
+        if state:
+            log(f"resuming {run_dir} from epoch {initial_epoch} ({state['path']})")
+            model = _load_checkpoint(state["path"])
+        else:
+            model = build_compiled_model(config)
+        os.makedirs(run_dir, exist_ok=True)
+        _write_json(config_path, {
+            "config": config.to_dict(),
+            "model_type": config.model,
+            "class_names": data.class_names,
+            "data_summary": data.summary,
+            "steps_per_epoch": steps,
+            "created": (saved or {}).get("created", time.strftime("%Y-%m-%dT%H:%M:%S%z")),
+            "versions": _versions(),
+        })
+        callbacks = [
+            NonFiniteLossGuard(checkpoint_dir),
+            EpochSummaries(os.path.join(run_dir, "logs")),
+            ImageGridCallback(os.path.join(run_dir, "samples"), os.path.join(run_dir, "logs"),
+                              n=config.num_samples, seed=config.seed,
+                              metadata={"keras_genart.run": os.path.abspath(run_dir)}),
+            ResumableCheckpoint(checkpoint_dir),
+            *extra_callbacks,
+        ]
+        model.fit(dataset, epochs=config.epochs, initial_epoch=initial_epoch,
+                  steps_per_epoch=steps, callbacks=callbacks, verbose=config.verbose,
+                  shuffle=False)  # make_dataset shuffles
     save_model_atomically(model, os.path.join(run_dir, MODEL_FILE))
     log(f"saved {os.path.join(run_dir, MODEL_FILE)}")
     return model
+
+
+def _load_checkpoint(path):
+    import keras
+
+    return keras.saving.load_model(path)
+
+
+def _versions():
+    import importlib.metadata
+
+    import keras
+
+    versions = {"keras_genart": __version__, "keras": keras.__version__,
+                "backend": keras.backend.backend(), "python": platform.python_version()}
+    for package in ("tensorflow", "jax"):
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return versions
 
 
 def load_trained_model(path):

@@ -31,14 +31,15 @@ QUICKSTART = [
     new_markdown_cell(
         "## Data\n"
         "`load_images` reads a folder, `tfds:NAME[:SPLIT]` or `builtin:NAME[:COUNT]`; "
-        "`make_dataset` caches, shuffles, batches and scales to [-1, 1]."),
+        "`make_dataset` shuffles, batches and scales to [-1, 1], the same on every Keras backend."),
     new_code_cell(
         "from keras_genart.data import load_images, make_dataset\n\n"
         "data = load_images('builtin:mondrian:64', image_size=IMAGE_SIZE, seed=0)\n"
         "print(data.describe())\n"
         "dataset = make_dataset(data, BATCH_SIZE, seed=0)\n"
         "batch = next(iter(dataset))\n"
-        "print(batch.shape, float(batch.numpy().min()), float(batch.numpy().max()))"),
+        "images = batch[0]  # batches are (images,) or (images, labels)\n"
+        "print(images.shape, float(images.min()), float(images.max()))"),
     new_markdown_cell(
         "## Model\n"
         "A model is networks (functional Keras models) plus a training algorithm (a\n"

@@ -1,6 +1,7 @@
 """Callbacks that work for every keras_genart model."""
 
 from keras_genart.callbacks.image_grid import ImageGridCallback
+from keras_genart.callbacks.summaries import EpochSummaries, SummaryWriter, read_events
 from keras_genart.callbacks.safety import (
     NonFiniteLossError,
     NonFiniteLossGuard,
@@ -9,5 +10,5 @@ from keras_genart.callbacks.safety import (
     save_model_atomically,
 )
 
-__all__ = ["ImageGridCallback", "NonFiniteLossError", "NonFiniteLossGuard",
+__all__ = ["EpochSummaries", "ImageGridCallback", "SummaryWriter", "read_events", "NonFiniteLossError", "NonFiniteLossGuard",
            "ResumableCheckpoint", "read_checkpoint_state", "save_model_atomically"]

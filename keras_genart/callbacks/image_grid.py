@@ -6,6 +6,7 @@ import keras
 
 from keras_genart import imaging
 from keras_genart._version import __version__
+from keras_genart.callbacks.summaries import SummaryWriter
 
 
 class ImageGridCallback(keras.callbacks.Callback):
@@ -13,9 +14,11 @@ class ImageGridCallback(keras.callbacks.Callback):
 
     The latents are fixed (drawn once from `seed`), so successive grids show
     the same "points" as the model learns. Each grid goes to
-    `out_dir/epoch-NNNN.png` (with provenance in PNG text chunks) and, when
-    `log_dir` is given, to `tf.summary.image("samples")` in `log_dir/train`,
-    beside the scalars of `keras.callbacks.TensorBoard(log_dir)`.
+    `out_dir/epoch-NNNN.png` (NNNN = epochs completed; with provenance in PNG
+    text chunks) and, when `log_dir` is given, to a TensorBoard image
+    `"samples"` in `log_dir/train` at step `epoch` (0-based), the step of the
+    epoch's scalars in `EpochSummaries` and `keras.callbacks.TensorBoard`.
+    No TensorFlow needed.
 
     Works for any model with the keras_genart protocol (`generate_from_latents`,
     `latent_dim`).
@@ -48,9 +51,7 @@ class ImageGridCallback(keras.callbacks.Callback):
         if self.out_dir:
             os.makedirs(self.out_dir, exist_ok=True)
         if self.log_dir and self._writer is None:
-            import tensorflow as tf
-
-            self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "train"))
+            self._writer = SummaryWriter(os.path.join(self.log_dir, "train"))
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
@@ -66,10 +67,7 @@ class ImageGridCallback(keras.callbacks.Callback):
                 **self.metadata,
             })
         if self._writer is not None:
-            import tensorflow as tf
-
-            with self._writer.as_default():
-                tf.summary.image("samples", grid[None], step=epoch + 1)
+            self._writer.image("samples", grid, step=epoch)
             self._writer.flush()
 
     def on_train_end(self, logs=None):

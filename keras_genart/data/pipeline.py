@@ -1,52 +1,90 @@
-"""The tf.data pipeline shared by every source: cache, shuffle, batch, prefetch."""
+"""Batches for training: shuffled by index, the same on every backend, resumable exactly."""
+
+import numpy as np
 
 from keras_genart.errors import UserInputError
 
 
-def make_dataset(data, batch_size, shuffle=True, seed=0, repeat=True,
-                 cache=True, shuffle_buffer=10_000):
-    """Batches an `ImageData` for training.
+class ImageBatches:
+    """Training batches of an `ImageData`, as a function of the global step.
 
-    Decoded images are cached once (in memory), shuffled with a seed, batched
-    with `drop_remainder=True` (fixed shapes for XLA and BatchNorm), scaled to
-    [-1, 1] float32 and prefetched.
+    Pass `p` over the data visits the images in the order
+    `numpy.random.default_rng([seed, p]).permutation(n)`, `batch_size` at a
+    time (the last incomplete batch of a pass is dropped, so shapes are
+    fixed for XLA and BatchNorm). Batch `s` is therefore known without
+    drawing batches `0 .. s-1`: a run resumed after `s` steps continues with
+    exactly the batches an uninterrupted run would have seen. Images are
+    scaled to float32 in [-1, 1].
 
     Args:
         data: `keras_genart.data.ImageData`.
         batch_size: int. Images per batch; at most the number of images.
         shuffle: bool. Defaults to True.
         seed: int. Shuffle seed. Defaults to 0.
-        repeat: bool. Repeat forever (fit then needs `steps_per_epoch`).
-            Defaults to True.
-        cache: bool. Cache decoded images in memory. Defaults to True.
-        shuffle_buffer: int. Defaults to 10000.
+    """
+
+    def __init__(self, data, batch_size, shuffle=True, seed=0):
+        if int(batch_size) < 1:
+            raise UserInputError(f"batch size must be at least 1, got {batch_size}")
+        if data.num_images < batch_size:
+            raise UserInputError(
+                f"{data.summary['source']} has {data.num_images} usable images, fewer "
+                f"than the batch size {batch_size}; lower --batch-size or add images"
+            )
+        self.images = data.images
+        self.labels = data.labels
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.seed = int(seed)
+        self.steps_per_pass = len(self.images) // self.batch_size
+        self._order = (None, None)
+
+    def _pass_order(self, index):
+        if self._order[0] != index:
+            n = len(self.images)
+            order = (np.random.default_rng([self.seed, index]).permutation(n)
+                     if self.shuffle else np.arange(n))
+            self._order = (index, order)
+        return self._order[1]
+
+    def batch_at(self, step):
+        """The batch of global step `step`: `(images,)` or `(images, labels)`."""
+        pass_index, offset = divmod(int(step), self.steps_per_pass)
+        order = self._pass_order(pass_index)
+        chosen = order[offset * self.batch_size:(offset + 1) * self.batch_size]
+        images = self.images[chosen].astype(np.float32) / 127.5 - 1.0
+        if self.labels is None:
+            return (images,)  # Keras takes a generator's batches as tuples
+        return images, self.labels[chosen]
+
+    def iterate(self, start_step=0, steps=None):
+        """Yields batches from global step `start_step`; forever when `steps` is None."""
+        step = int(start_step)
+        end = None if steps is None else step + int(steps)
+        while end is None or step < end:
+            yield self.batch_at(step)
+            step += 1
+
+
+def make_dataset(data, batch_size, shuffle=True, seed=0, repeat=True, start_step=0):
+    """Batches an `ImageData` for `fit`: a generator of NumPy batches.
+
+    Works with every Keras backend and needs no TensorFlow (see
+    `ImageBatches` for the order of the images).
+
+    Args:
+        data: `keras_genart.data.ImageData`.
+        batch_size: int. Images per batch; at most the number of images.
+        shuffle: bool. Defaults to True.
+        seed: int. Shuffle seed. Defaults to 0.
+        repeat: bool. Repeat forever (fit then needs `steps_per_epoch`);
+            otherwise one pass. Defaults to True.
+        start_step: int. Global step of the first batch: a resumed run
+            passes the steps it has done. Defaults to 0.
 
     Returns:
-        `tf.data.Dataset` of float32 `(batch, s, s, 3)` images in [-1, 1], or of
-        `(images, labels)` when the data has classes.
+        A generator of `(images,)` tuples, float32 `(batch, s, s, 3)` in
+        [-1, 1], or of `(images, labels)` when the data has classes.
     """
-    import tensorflow as tf
-
-    if batch_size < 1:
-        raise UserInputError(f"batch size must be at least 1, got {batch_size}")
-    if data.num_images < batch_size:
-        raise UserInputError(
-            f"{data.summary['source']} has {data.num_images} usable images, fewer "
-            f"than the batch size {batch_size}; lower --batch-size or add images"
-        )
-    ds = data.dataset
-    if cache:
-        ds = ds.cache()
-    if shuffle:
-        ds = ds.shuffle(min(data.num_images, shuffle_buffer), seed=seed,
-                        reshuffle_each_iteration=True)
-    if repeat:
-        ds = ds.repeat()
-    ds = ds.batch(batch_size, drop_remainder=True)
-
-    def scale(images, *labels):
-        images = tf.cast(images, tf.float32) / 127.5 - 1.0
-        return (images, *labels) if labels else images
-
-    ds = ds.map(scale, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    batches = ImageBatches(data, batch_size, shuffle=shuffle, seed=seed)
+    return batches.iterate(start_step, None if repeat else batches.steps_per_pass)

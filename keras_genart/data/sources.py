@@ -3,9 +3,11 @@
 import dataclasses
 import os
 
+import numpy as np
+
 from keras_genart.data import builtin_art
 from keras_genart.data.image_folder import describe_summary, load_image_folder
-from keras_genart.errors import UserInputError
+from keras_genart.errors import UserInputError, require_tensorflow
 
 DEFAULT_SOURCE = "builtin:abstract"
 BUILTIN_DEFAULT_SIZE = 4096
@@ -16,15 +18,17 @@ class ImageData:
     """Images of one source, before batching.
 
     Attributes:
-        dataset: `tf.data.Dataset` of uint8 `(s, s, 3)` images, or of
-            `(image, label)` pairs when the source has classes.
+        images: uint8 NumPy array `(n, s, s, 3)`.
+        labels: int32 NumPy array `(n,)` of class indices, or None when the
+            source has no classes.
         num_images: int. Number of images.
         image_size: int. Side of the square images.
         class_names: list of str. Empty when the source has no classes.
         summary: dict. What was read and skipped, for the run's metadata.
     """
 
-    dataset: object
+    images: object
+    labels: object
     num_images: int
     image_size: int
     class_names: list
@@ -54,14 +58,6 @@ def parse_source(source):
                 )
             return kind, parts
     return "folder", [source]
-
-
-def _from_arrays(images, labels):
-    import tensorflow as tf
-
-    if labels is None:
-        return tf.data.Dataset.from_tensor_slices(images)
-    return tf.data.Dataset.from_tensor_slices((images, labels))
 
 
 def load_images(source=DEFAULT_SOURCE, image_size=32, seed=0,
@@ -102,16 +98,19 @@ def load_images(source=DEFAULT_SOURCE, image_size=32, seed=0,
             labels, names = None, []
         summary = {"source": source, "kind": "builtin", "seed": int(seed),
                    "num_images": count}
-        return ImageData(_from_arrays(images, labels), count, image_size, names, summary)
+        return ImageData(images, _labels(labels), count, image_size, names, summary)
     if kind == "folder":
         images, labels, names, summary = load_image_folder(
             parts[0], image_size, min_size=min_size
         )
         summary = {"source": os.path.abspath(parts[0]), "kind": "folder", **summary}
-        return ImageData(_from_arrays(images, labels), len(images), image_size,
-                         names, summary)
+        return ImageData(images, _labels(labels), len(images), image_size, names, summary)
     return _load_tfds(parts[0], parts[1] if len(parts) > 1 else "train",
                       image_size, tfds_data_dir, source)
+
+
+def _labels(labels):
+    return None if labels is None else np.asarray(labels, np.int32)
 
 
 def _parse_count(text, source):
@@ -125,7 +124,7 @@ def _parse_count(text, source):
 
 
 def _load_tfds(name, split, image_size, data_dir, source):
-    import tensorflow as tf
+    tf = require_tensorflow(f"reading {source!r} (TensorFlow Datasets)")
     import tensorflow_datasets as tfds
 
     hint = (
@@ -164,18 +163,27 @@ def _load_tfds(name, split, image_size, data_dir, source):
         return image
 
     dataset = dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
-    try:
-        num_images = int(info.splits[split].num_examples)
-    except Exception:  # split expressions TFDS can't size: count once
-        num_images = int(dataset.reduce(0, lambda n, _: n + 1))
+    # Decoded into memory once, like the other sources: training then draws
+    # batches by index (exact resume, any backend).
+    images, labels = [], []
+    for example in tfds.as_numpy(dataset.batch(1024)):
+        if has_labels:
+            images.append(example[0])
+            labels.append(example[1])
+        else:
+            images.append(example)
+    if not images:
+        raise UserInputError(f"{source!r} has no examples")
+    images = np.concatenate(images)
+    labels = np.concatenate(labels).astype(np.int32) if has_labels else None
     summary = {"source": source, "kind": "tfds", "name": name, "split": split,
-               "num_images": num_images, "version": str(info.version)}
-    return ImageData(dataset, num_images, image_size, class_names, summary)
+               "num_images": len(images), "version": str(info.version)}
+    return ImageData(images, labels, len(images), image_size, class_names, summary)
 
 
 def to_square_rgb_uint8(image, image_size):
     """TF image of any channel count -> uint8 RGB square, antialiased."""
-    import tensorflow as tf
+    tf = require_tensorflow("TFDS images")
 
     image = tf.convert_to_tensor(image)
     channels = image.shape[-1]

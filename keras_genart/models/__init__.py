@@ -8,6 +8,7 @@ import importlib
 from keras_genart._lazy import lazy_getattr
 
 MODEL_TYPES = ("dcgan", "wgan-gp", "vae")
+MIXED_PRECISION = ("off", "bfloat16", "float16")
 
 _LAZY = {
     "GenerativeModel": "keras_genart.models.base",
@@ -18,7 +19,7 @@ _LAZY = {
     "build_model": "keras_genart.models.registry",
 }
 
-__all__ = ["MODEL_TYPES", *sorted(_LAZY)]
+__all__ = ["MIXED_PRECISION", "MODEL_TYPES", *sorted(_LAZY)]
 
 
 def register_all():

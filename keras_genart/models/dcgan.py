@@ -33,17 +33,18 @@ class DCGAN(AdversarialModel):
     """
 
     model_type = "dcgan"
-    losses = ("non_saturating", "minimax", "hinge", "least_squares")
+    # Not `losses`: that name is keras.Layer's list of added losses.
+    loss_choices = ("non_saturating", "minimax", "hinge", "least_squares")
 
     def __init__(self, generator, discriminator, latent_dim=None,
                  loss="non_saturating", augmentation=None, seed=None, **kwargs):
-        if loss not in self.losses:
-            raise ValueError(f"DCGAN loss must be one of {self.losses}, got {loss!r}")
+        if loss not in self.loss_choices:
+            raise ValueError(f"DCGAN loss must be one of {self.loss_choices}, got {loss!r}")
         super().__init__(generator, discriminator, latent_dim, augmentation, seed, **kwargs)
         self.loss_kind = loss
         self._add_trackers("d_loss", "g_loss")
 
-    def train_step(self, data):
+    def compute_step(self, data):
         real = self._real_images(data)
         batch = ops.shape(real)[0]
 
@@ -63,8 +64,8 @@ class DCGAN(AdversarialModel):
             )
             return self._global_mean(per_sample), ops.mean(per_sample)
 
-        _, d_value = self._step("d_optimizer", d_loss)
-        _, g_value = self._step("g_optimizer", g_loss)
+        _, d_value = self._minimize("d_optimizer", d_loss)
+        _, g_value = self._minimize("g_optimizer", g_loss)
         return self._update_trackers(d_loss=d_value, g_loss=g_value)
 
     def get_config(self):

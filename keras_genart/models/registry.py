@@ -3,13 +3,13 @@
 from keras_genart.data.sources import check_image_size
 from keras_genart.errors import UserInputError
 
-from keras_genart.models import MODEL_TYPES
+from keras_genart.models import MIXED_PRECISION, MODEL_TYPES
 
 
 def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
                 max_width=512, blocks_per_stage=0, loss="non_saturating",
                 n_critic=5, gp_weight=10.0, beta=1.0, augmentation=None, seed=None,
-                d_normalization=None, minibatch_std=None):
+                d_normalization=None, minibatch_std=None, mixed_precision="off"):
     """Builds an untrained model with its networks.
 
     Args:
@@ -32,7 +32,12 @@ def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
             norm collapsed) and `"layer"` for WGAN-GP (no batch norm there).
         minibatch_std: bool. A minibatch standard-deviation channel in the
             discriminator (more varied samples). Defaults to True for DCGAN,
-            False for WGAN-GP.
+            False for WGAN-GP (which refuses it: it mixes samples, and the
+            gradient penalty is per sample).
+        mixed_precision: str. `"off"`, `"bfloat16"` or `"float16"`: the
+            networks compute in that type with float32 weights; their
+            outputs (images, logits) stay float32, and float16 training
+            scales each optimizer's loss. Defaults to `"off"`.
 
     Returns:
         A `DCGAN`, `WGANGP` or `VAE`.
@@ -40,10 +45,9 @@ def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
     Example:
     >>> model = build_model("dcgan", image_size=16, latent_dim=8, base_width=8)
     """
+    import keras
+
     from keras_genart import networks
-    from keras_genart.models.dcgan import DCGAN
-    from keras_genart.models.vae import VAE
-    from keras_genart.models.wgan_gp import WGANGP
 
     if model_type not in MODEL_TYPES:
         raise UserInputError(
@@ -62,6 +66,38 @@ def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
         raise UserInputError(
             "WGAN-GP's critic cannot use batch normalization (the gradient penalty is "
             "per sample); choose layer, spectral or none")
+    if model_type == "wgan-gp" and minibatch_std:
+        raise UserInputError(
+            "WGAN-GP's critic cannot use a minibatch standard-deviation channel (it mixes "
+            "samples, and the gradient penalty is per sample); leave --minibatch-std off")
+    policy = dtype_policy(mixed_precision)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        return _build(model_type, image_size, latent_dim, base_width, max_width,
+                      blocks_per_stage, loss, n_critic, gp_weight, beta, augmentation,
+                      seed, d_normalization, minibatch_std)
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def dtype_policy(mixed_precision):
+    """Keras dtype policy name of a `--mixed-precision` value."""
+    if mixed_precision not in MIXED_PRECISION:
+        raise UserInputError(
+            f"mixed precision {mixed_precision!r} is unknown; choose "
+            f"{', '.join(MIXED_PRECISION)}")
+    return "float32" if mixed_precision == "off" else f"mixed_{mixed_precision}"
+
+
+def _build(model_type, image_size, latent_dim, base_width, max_width, blocks_per_stage,
+           loss, n_critic, gp_weight, beta, augmentation, seed, d_normalization,
+           minibatch_std):
+    from keras_genart import networks
+    from keras_genart.models.dcgan import DCGAN
+    from keras_genart.models.vae import VAE
+    from keras_genart.models.wgan_gp import WGANGP
+
     widths = dict(image_size=image_size, base_width=base_width, max_width=max_width,
                   blocks_per_stage=blocks_per_stage)
     common = dict(augmentation=augmentation, seed=seed)

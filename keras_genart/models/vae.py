@@ -4,7 +4,6 @@ import keras
 from keras import ops
 
 from keras_genart import losses
-from keras_genart.models import _tf_step
 from keras_genart.models.base import PACKAGE, GenerativeModel
 
 
@@ -59,7 +58,7 @@ class VAE(GenerativeModel):
         mean, _ = self.encode(images, training=training)
         return self.decoder(mean, training=training)
 
-    def train_step(self, data):
+    def compute_step(self, data):
         real = self._real_images(data)
         eps = self._normal((ops.shape(real)[0], self.latent_dim))
 
@@ -73,7 +72,7 @@ class VAE(GenerativeModel):
             return self._global_mean(per_sample), (
                 ops.mean(per_sample), ops.mean(rec), ops.mean(kl))
 
-        _, (total, rec, kl) = _tf_step.minimize(self.optimizer, self.trainable_variables, loss)
+        _, (total, rec, kl) = self._minimize("optimizer", loss)
         return self._update_trackers(loss=total, reconstruction_loss=rec, kl_loss=kl)
 
     def get_config(self):

@@ -4,8 +4,8 @@ import keras
 from keras import ops
 
 from keras_genart import losses
-from keras_genart.models import _tf_step
 from keras_genart.models.base import PACKAGE, AdversarialModel
+from keras_genart.networks.layers import MinibatchStdDev
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -19,7 +19,9 @@ class WGANGP(AdversarialModel):
     `gp_weight * (||grad_x critic(x_hat)|| - 1)^2` at
     `x_hat = real + alpha * (fake - real)`, `alpha ~ U[0, 1]` per sample, with a
     norm that stays finite at zero. The critic must not use batch
-    normalization.
+    normalization or a minibatch standard-deviation layer (both mix the
+    samples of a batch). The trackers report the mean over a step's critic
+    updates.
 
     Args:
         generator: `keras.Model`. Latents -> images in [-1, 1].
@@ -45,6 +47,11 @@ class WGANGP(AdversarialModel):
                     "WGAN-GP's critic must not use BatchNormalization (the gradient "
                     "penalty is per sample); build it with normalization='layer' or 'none'"
                 )
+            if isinstance(layer, MinibatchStdDev):
+                raise ValueError(
+                    "WGAN-GP's critic must not use a minibatch standard-deviation layer "
+                    f"({layer.name!r}): it mixes the samples of a batch, and the gradient "
+                    "penalty is per sample; build it with minibatch_std=False")
         super().__init__(generator, discriminator, latent_dim, augmentation, seed, **kwargs)
         self.n_critic = int(n_critic)
         self.gp_weight = float(gp_weight)
@@ -54,12 +61,12 @@ class WGANGP(AdversarialModel):
         """Per-sample gradient penalty at the interpolates (before gp_weight)."""
         alpha = ops.reshape(alpha, (-1,) + (1,) * (len(real.shape) - 1))
         interpolates = real + alpha * (fake - real)
-        gradients = _tf_step.gradient_wrt_inputs(
+        gradients = self._backend.gradient_wrt_inputs(
             lambda x: self.discriminator(x, training=True), interpolates
         )
         return losses.gradient_penalty(gradients)
 
-    def train_step(self, data):
+    def compute_step(self, data):
         real = self._real_images(data)
         batch = ops.shape(real)[0]
 
@@ -77,8 +84,12 @@ class WGANGP(AdversarialModel):
             return self._global_mean(per_sample), (
                 ops.mean(per_sample), ops.mean(penalty), -ops.mean(wasserstein))
 
+        # The trackers report the mean over this step's critic updates.
+        totals = [0.0, 0.0, 0.0]
         for _ in range(self.n_critic):
-            _, (d_value, gp_value, distance) = self._step("d_optimizer", critic_loss)
+            _, values = self._minimize("d_optimizer", critic_loss)
+            totals = [total + value for total, value in zip(totals, values)]
+        d_value, gp_value, distance = (total / self.n_critic for total in totals)
 
         def g_loss():
             fake = self.generator(self._normal((batch, self.latent_dim)), training=True)
@@ -86,7 +97,7 @@ class WGANGP(AdversarialModel):
                 "wasserstein", self.discriminator(self._augment(fake), training=True))
             return self._global_mean(per_sample), ops.mean(per_sample)
 
-        _, g_value = self._step("g_optimizer", g_loss)
+        _, g_value = self._minimize("g_optimizer", g_loss)
         return self._update_trackers(d_loss=d_value, g_loss=g_value,
                                      gradient_penalty=gp_value,
                                      wasserstein_distance=distance)

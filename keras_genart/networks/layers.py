@@ -25,8 +25,11 @@ class MinibatchStdDev(keras.layers.Layer):
     def call(self, x):
         shape = ops.shape(x)
         batch, h, w, c = shape[0], shape[1], shape[2], shape[3]
-        group = ops.where(ops.equal(batch % self.group_size, 0),
-                          ops.minimum(self.group_size, batch), batch)
+        if isinstance(batch, int):  # static (always under JAX): a static group
+            group = min(self.group_size, batch) if batch % self.group_size == 0 else batch
+        else:
+            group = ops.where(ops.equal(batch % self.group_size, 0),
+                              ops.minimum(self.group_size, batch), batch)
         y = ops.reshape(x, (group, -1, h, w, c))
         y = y - ops.mean(y, axis=0, keepdims=True)
         y = ops.sqrt(ops.mean(ops.square(y), axis=0) + 1e-8)

@@ -1,0 +1,133 @@
+"""JAX: a stateless training step that carries every optimizer's and RNG's state.
+
+Keras' JAX trainer calls `train_step(state, data)` with the values of the
+model's trainable, non-trainable (which include every `SeedGenerator`'s
+state), optimizer and metric variables, and expects the new values back. Here
+the whole `keras.ops` step of the model runs in one `keras.StatelessScope`
+that maps those variables to the values; each optimizer step differentiates a
+loss with `jax.grad` in a child scope and writes the results back with the
+optimizer's `stateless_apply`. `model.optimizer` is a
+`keras_genart.backend.OptimizerGroup` for models with several optimizers, so
+the trainer carries the state of all of them.
+
+Under `keras.distribution.DataParallel` the step is one SPMD program over the
+global batch: there is one logical replica, and latents drawn for the batch
+are already distinct across devices.
+"""
+
+import jax
+from keras import StatelessScope
+from keras.src.backend.common.stateless_scope import get_stateless_scope
+
+
+def _state_variables(model):
+    return (model.trainable_variables, model.non_trainable_variables,
+            model.optimizer.variables, model.metrics_variables)
+
+
+def train_step(model, state, data):
+    """What `fit` calls: `(logs, new_state)` from `state`, as Keras' trainer expects."""
+    groups = _state_variables(model)
+    mapping = [(variable, value) for variables, values in zip(groups, state)
+               for variable, value in zip(variables, values)]
+    with StatelessScope(state_mapping=mapping) as scope:
+        logs = model.compute_step(data)
+    new_state = tuple([scope.get_current_value(v) for v in variables] for variables in groups)
+    return logs, new_state
+
+
+def _scope():
+    scope = get_stateless_scope()
+    if scope is None:
+        raise RuntimeError(
+            "keras_genart's JAX step runs inside `fit` / `train_on_batch`; call those, "
+            "not `compute_step` directly")
+    return scope
+
+
+def _run_in_child_scope(parent, overrides, fn):
+    """Runs `fn()` seeing `parent`'s values with `overrides`; returns `(out, updates)`.
+
+    `updates` maps variable ids to the values `fn` assigned (seed generator
+    states, batch-norm statistics), for the caller to hand back to `parent`.
+    """
+    child = StatelessScope()
+    child.state_mapping = dict(parent.state_mapping)
+    overridden = set()
+    for variable, value in overrides:
+        child.state_mapping[id(variable)] = value
+        overridden.add(id(variable))
+    before = dict(child.state_mapping)
+    with child:
+        out = fn()
+    updates = {key: value for key, value in child.state_mapping.items()
+               if key not in overridden and before.get(key) is not value}
+    return out, updates
+
+
+def minimize(optimizer, variables, loss_fn):
+    """One optimizer step on `loss_fn() -> (loss, aux)`; returns `(loss, aux)`."""
+    parent = _scope()
+    values = [parent.get_current_value(v) for v in variables]
+
+    def scaled_loss(trainable_values):
+        def run():
+            loss, aux = loss_fn()
+            return optimizer.scale_loss(loss), (loss, aux)
+
+        (scaled, (loss, aux)), updates = _run_in_child_scope(
+            parent, zip(variables, trainable_values), run)
+        return scaled, (loss, aux, updates)
+
+    gradients, (loss, aux, updates) = jax.grad(scaled_loss, has_aux=True)(values)
+    parent.state_mapping.update(updates)
+    optimizer_values = [parent.get_current_value(v) for v in optimizer.variables]
+    new_values, new_optimizer_values = optimizer.stateless_apply(
+        optimizer_values, gradients, values)
+    for variable, value in zip(variables, new_values):
+        parent.add_update((variable, value))
+    for variable, value in zip(optimizer.variables, new_optimizer_values):
+        parent.add_update((variable, value))
+    return loss, aux
+
+
+def gradient_wrt_inputs(fn, inputs):
+    """Gradient of `sum(fn(inputs))` with respect to `inputs` (differentiable)."""
+    parent = _scope()
+
+    def total(x):
+        out, updates = _run_in_child_scope(parent, (), lambda: fn(x))
+        return jax.numpy.sum(out), updates
+
+    gradients, updates = jax.grad(total, has_aux=True)(inputs)
+    parent.state_mapping.update(updates)
+    return gradients
+
+
+def num_replicas():
+    """1: under JAX the step sees the global batch (one SPMD program)."""
+    return 1
+
+
+def replica_id():
+    return 0
+
+
+def default_jit_compile():
+    """Always: an un-jitted JAX step runs op by op."""
+    return True
+
+
+def data_parallel(devices):
+    """A `keras.distribution.DataParallel` scope over the first `devices` JAX devices."""
+    import keras
+
+    from keras_genart.errors import UserInputError
+
+    available = jax.devices()
+    if len(available) < devices:
+        raise UserInputError(
+            f"--devices {devices}: JAX sees {len(available)} device(s) "
+            f"({', '.join(str(d) for d in available)}); on a CPU, start with "
+            f"XLA_FLAGS=--xla_force_host_platform_device_count={devices}")
+    return keras.distribution.DataParallel(devices=available[:devices]).scope()
