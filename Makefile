@@ -20,8 +20,12 @@ $(VENV)/.installed-dev: setup.cfg pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/genart demo
 
+# The whole suite on TensorFlow, then the model, data, callback and CLI tests on JAX.
+JAX_TESTS := tests/test_models.py tests/test_data.py tests/test_callbacks.py tests/test_cli.py
+
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
+	KERAS_BACKEND=jax $(BIN)/python -m pytest -q $(JAX_TESTS)
 
 benchmark: $(VENV)/.installed
 	$(BIN)/python benchmarks/train_throughput.py

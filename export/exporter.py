@@ -9,7 +9,7 @@ import time
 import numpy as np
 
 from keras_genart._version import __version__
-from keras_genart.errors import ExportError, UserInputError
+from keras_genart.errors import ExportError, UserInputError, require_tensorflow
 from keras_genart.export.metadata import METADATA_FILE, artifact_hashes
 from keras_genart.imaging import atomic_write_bytes
 from keras_genart.latents import LATENT_RECIPE, sample_latents
@@ -48,6 +48,19 @@ def _run_info(source):
         return json.load(f)
 
 
+def _check_export_backend():
+    """Export traces the generator with TensorFlow: TF installed, Keras on its backend."""
+    require_tensorflow("SavedModel and ONNX export")
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise UserInputError(
+            "export traces the generator with TensorFlow, but Keras runs on "
+            f"{keras.backend.backend()!r}; .keras files load on any backend, so export "
+            "with KERAS_BACKEND=tensorflow (for example `KERAS_BACKEND=tensorflow genart "
+            "export RUN --out DIR`)")
+
+
 def export_model(model, out_dir, name=None, version=None, formats=FORMATS, opset=17,
                  force=False, log=print, parity_samples=8):
     """Exports a model's generator as SavedModel and ONNX, checked for parity.
@@ -73,6 +86,7 @@ def export_model(model, out_dir, name=None, version=None, formats=FORMATS, opset
     """
     from keras_genart.runs import load_trained_model
 
+    _check_export_backend()
     formats = list(dict.fromkeys(formats))
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:

@@ -123,11 +123,11 @@ def build_compiled_model(config):
         mixed_precision=config.mixed_precision,
     )
     optimizers = {}
-    for name, default in model._default_optimizers().items():
+    for name, default in model.default_optimizer_settings().items():
         optimizers[name] = keras.optimizers.Adam(
-            learning_rate=config.lr if config.lr is not None else float(default.learning_rate),
-            beta_1=config.beta1 if config.beta1 is not None else float(default.beta_1),
-            beta_2=config.beta2 if config.beta2 is not None else float(default.beta_2),
+            learning_rate=config.lr if config.lr is not None else default["learning_rate"],
+            beta_1=config.beta1 if config.beta1 is not None else default["beta_1"],
+            beta_2=config.beta2 if config.beta2 is not None else default["beta_2"],
             name=name,
         )
     model.compile(jit_compile=config.jit_compile,

@@ -92,8 +92,12 @@ def minimize(optimizer, variables, loss_fn):
 
 
 def gradient_wrt_inputs(fn, inputs):
-    """Gradient of `sum(fn(inputs))` with respect to `inputs` (differentiable)."""
-    parent = _scope()
+    """Gradient of `sum(fn(inputs))` with respect to `inputs` (differentiable).
+
+    Outside a training step (no stateless scope) the variables' own values
+    are used and any updates `fn` makes are dropped.
+    """
+    parent = get_stateless_scope() or StatelessScope()
 
     def total(x):
         out, updates = _run_in_child_scope(parent, (), lambda: fn(x))

@@ -56,13 +56,15 @@ def data_parallel(devices):
     """A `MirroredStrategy` scope over `devices` GPUs, or logical CPUs where there are none."""
     from keras_genart.errors import UserInputError
 
-    gpus = tf.config.list_logical_devices("GPU")
+    # Physical devices: listing logical ones would initialise the runtime,
+    # after which the CPU can no longer be split.
+    gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         if len(gpus) < devices:
             raise UserInputError(
                 f"--devices {devices}: TensorFlow sees {len(gpus)} GPU(s) "
                 f"({', '.join(d.name for d in gpus)})")
-        names = [d.name for d in gpus[:devices]]
+        names = [d.name for d in tf.config.list_logical_devices("GPU")[:devices]]
     else:
         cpus = tf.config.list_physical_devices("CPU")
         try:
@@ -75,4 +77,8 @@ def data_parallel(devices):
                     f"--devices {devices}: no GPU, and the CPU can no longer be split into "
                     f"{devices} logical devices in this process ({e}); start a new one") from e
         names = [d.name for d in tf.config.list_logical_devices("CPU")[:devices]]
-    return tf.distribute.MirroredStrategy(names).scope()
+    # Gradients are summed on one device rather than by collective all-reduce:
+    # a step with two optimizers issues two all-reduces, which the CPU
+    # collectives could pair across replicas in different orders.
+    return tf.distribute.MirroredStrategy(
+        names, cross_device_ops=tf.distribute.ReductionToOneDevice()).scope()

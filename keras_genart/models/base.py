@@ -170,8 +170,18 @@ class GenerativeModel(keras.Model):
         return np.clip((images + 1.0) * 0.5, 0.0, 1.0).astype(np.float32)
 
     # --- compile: optimizers built eagerly, config round trip ---------------
+    default_learning_rate = 1e-3
+    default_betas = (0.9, 0.999)
+
+    def default_optimizer_settings(self):
+        """`{name: {"learning_rate", "beta_1", "beta_2"}}`: Adam's defaults per optimizer."""
+        beta_1, beta_2 = self.default_betas
+        return {name: {"learning_rate": self.default_learning_rate, "beta_1": beta_1,
+                       "beta_2": beta_2} for name in self.optimizer_names}
+
     def _default_optimizers(self):
-        raise NotImplementedError
+        return {name: keras.optimizers.Adam(name=name, **settings)
+                for name, settings in self.default_optimizer_settings().items()}
 
     def compile(self, *optimizer, jit_compile="auto", steps_per_execution=1,
                 run_eagerly=False, **optimizers):
@@ -342,14 +352,6 @@ class AdversarialModel(GenerativeModel):
 
     def call(self, z, training=False):
         return self.generator(z, training=training)
-
-    def _default_optimizers(self):
-        beta_1, beta_2 = self.default_betas
-        return {
-            name: keras.optimizers.Adam(self.default_learning_rate, beta_1=beta_1,
-                                        beta_2=beta_2, name=name)
-            for name in self.optimizer_names
-        }
 
     def _optimizer_variables(self, name):
         network = self.generator if name == "g_optimizer" else self.discriminator

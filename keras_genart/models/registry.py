@@ -24,7 +24,10 @@ def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
         gp_weight: float. WGAN-GP penalty weight. Defaults to 10.
         beta: float. VAE KL weight. Defaults to 1.
         augmentation: list of str. Defaults to None.
-        seed: int. Defaults to None.
+        seed: int. Seed of the weight initialisation (through
+            `keras.utils.set_random_seed`, which also seeds Python's and
+            NumPy's global generators) and of the training-time randomness.
+            Defaults to None (unseeded).
         d_normalization: str. Normalization of the discriminator (critic):
             `"batch"`, `"layer"`, `"spectral"` or `"none"`. Defaults to
             `"spectral"` for DCGAN (it kept the discriminator from
@@ -73,6 +76,8 @@ def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
     policy = dtype_policy(mixed_precision)
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(policy)
+    if seed is not None:
+        keras.utils.set_random_seed(int(seed))  # the same seed, the same initial weights
     try:
         return _build(model_type, image_size, latent_dim, base_width, max_width,
                       blocks_per_stage, loss, n_critic, gp_weight, beta, augmentation,

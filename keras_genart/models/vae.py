@@ -47,9 +47,6 @@ class VAE(GenerativeModel):
     def generator(self):
         return self.decoder
 
-    def _default_optimizers(self):
-        return {"optimizer": keras.optimizers.Adam(1e-3, name="optimizer")}
-
     def encode(self, images, training=False):
         """`(mean, log_var)` of q(z | images), images in [-1, 1]."""
         return self.encoder(images, training=training)

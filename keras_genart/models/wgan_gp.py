@@ -73,7 +73,7 @@ class WGANGP(AdversarialModel):
         def critic_loss():
             fake = self._augment(
                 self.generator(self._normal((batch, self.latent_dim)), training=True))
-            alpha = keras.random.uniform((batch,), seed=self.seed_generator)
+            alpha = self._uniform((batch,))
             wasserstein = losses.discriminator_loss(
                 "wasserstein",
                 self.discriminator(real, training=True),
