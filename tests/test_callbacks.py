@@ -63,6 +63,13 @@ def test_event_files_read_by_tensorboard(tmp_path):
     acc.Reload()
     assert [(e.step, e.value) for e in acc.Scalars("epoch_loss")] == [(3, 0.5)]
     assert [(e.step, e.width, e.height) for e in acc.Images("samples")] == [(3, 6, 4)]
+    # Our hand-written checksum is TFRecord's.
+    from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c as reference
+
+    from keras_genart.callbacks.summaries import masked_crc32c
+
+    for data in (b"", b"a", bytes(range(256)) * 3):
+        assert masked_crc32c(data) == reference(data)
 
 
 def test_image_grid_uses_fixed_latents(tiny_data, tmp_path):
