@@ -1,41 +1,83 @@
-"""DCGAN training throughput: keras_genart's `fit` vs a plain `tf.function` step.
+"""DCGAN training throughput on TensorFlow and JAX: keras_genart's `fit` vs hand-written steps.
 
-Both train the reference architecture (32x32 RGB; generator Dense -> 4x4x256
--> ConvTranspose 128 -> 64 -> 3 with BatchNorm/ReLU; discriminator the mirror
-with LeakyReLU; batch 64; latent 128; Adam 2e-4, beta_1 0.5; non-saturating
-loss) on the same in-memory batches, in one process, alternating rounds so
-that machine noise hits both alike. Prints images/s and the ratio.
+The reference DCGAN (32x32 RGB; generator Dense -> 4x4x256 -> ConvTranspose
+128 -> 64 -> 3 with BatchNorm/ReLU; discriminator the mirror with
+LeakyReLU; batch 64; latent 128; Adam 2e-4, beta_1 0.5; non-saturating loss)
+is trained by, on each backend:
+
+- TensorFlow: a hand-written `tf.function` step (with and without XLA) and the
+  library's `fit` (default settings, which mean XLA; and without XLA);
+- JAX: a hand-written `jax.jit` step (Keras' `stateless_call` /
+  `stateless_apply`, what Keras' guide shows) and the library's `fit`.
+
+The hand-written steps read in-memory batches; `fit` reads the library's own
+input (`make_dataset`, NumPy batches by index), so the ratio includes
+everything a user pays. Each backend runs in its own process; the parent
+alternates their rounds so machine noise hits both alike, and prints
+images/s, each `fit` / hand-written ratio and the JAX / TF ratio.
 
     python benchmarks/train_throughput.py [--steps 40] [--rounds 3]
 """
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
+import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from keras_genart.models import build_model  # noqa: E402
-from keras_genart.networks import build_discriminator, build_generator  # noqa: E402
-
 BATCH, LATENT, SIZE = 64, 128, 32
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def plain_step_trainer():
-    """The hand-written baseline: what a keras-io style script would do."""
+# --- worker side: one backend per process -----------------------------------------
+
+def _images():
+    import numpy as np
+
+    return np.random.default_rng(0).uniform(-1, 1, (BATCH * 8, SIZE, SIZE, 3)).astype("float32")
+
+
+def _library_trainer(jit_compile="auto"):
+    from keras_genart.data import load_images, make_dataset
+    from keras_genart.models import build_model
+
+    # d_normalization="batch": the reference discriminator mirrors the
+    # generator (the library's own default is spectral normalization).
+    model = build_model("dcgan", image_size=SIZE, latent_dim=LATENT, base_width=64, seed=0,
+                        d_normalization="batch", minibatch_std=False, augmentation=[])
+    model.compile(jit_compile=jit_compile)
+    data = load_images(f"builtin:abstract:{BATCH * 8}", image_size=SIZE)
+    batches = make_dataset(data, BATCH, seed=0)
+
+    def run(steps):
+        model.fit(batches, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
+
+    return run
+
+
+def _networks():
+    import keras
+
+    from keras_genart.networks import build_discriminator, build_generator
+
     g = build_generator(SIZE, LATENT, base_width=64)
     d = build_discriminator(SIZE, base_width=64)
     g_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
     d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
     g_opt.build(g.trainable_variables)
     d_opt.build(d.trainable_variables)
+    return g, d, g_opt, d_opt
 
-    @tf.function
+
+def _tf_plain_trainer(jit_compile):
+    import tensorflow as tf
+
+    g, d, g_opt, d_opt = _networks()
+    images = tf.constant(_images())
+
+    @tf.function(jit_compile=jit_compile)
     def step(real):
         z = tf.random.normal((BATCH, LATENT))
         with tf.GradientTape() as tape:
@@ -49,57 +91,149 @@ def plain_step_trainer():
         g_opt.apply(tape.gradient(g_loss, g.trainable_variables), g.trainable_variables)
         return d_loss, g_loss
 
-    def run(dataset, steps):
-        it = iter(dataset)
-        for _ in range(steps):
-            out = step(next(it))
+    def run(steps):
+        for i in range(steps):
+            out = step(images[(i % 8) * BATCH:(i % 8 + 1) * BATCH])
         float(out[0])  # wait for the last step
 
     return run
 
 
-def library_trainer(jit_compile, steps_per_execution):
-    # d_normalization="batch": the reference discriminator mirrors the
-    # generator (the library's own default is spectral normalization).
-    model = build_model("dcgan", image_size=SIZE, latent_dim=LATENT, base_width=64, seed=0,
-                        d_normalization="batch", minibatch_std=False)
-    model.compile(jit_compile=jit_compile, steps_per_execution=steps_per_execution)
+def _jax_plain_trainer():
+    import jax
+    import jax.numpy as jnp
 
-    def run(dataset, steps):
-        model.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
+    g, d, g_opt, d_opt = _networks()
+    images = jnp.asarray(_images())
+
+    def values(variables):
+        return [v.value for v in variables]
+
+    @jax.jit
+    def step(state, real, key):
+        gt, gn, dt, dn, go, do = state
+        key, k1, k2 = jax.random.split(key, 3)
+
+        def d_loss_fn(dt, dn):
+            fake, gn2 = g.stateless_call(gt, gn, jax.random.normal(k1, (BATCH, LATENT)),
+                                         training=True)
+            real_logits, dn = d.stateless_call(dt, dn, real, training=True)
+            fake_logits, dn = d.stateless_call(dt, dn, fake, training=True)
+            loss = jnp.mean(jax.nn.softplus(-real_logits) + jax.nn.softplus(fake_logits))
+            return loss, (gn2, dn)
+
+        (d_loss, (gn, dn)), grads = jax.value_and_grad(d_loss_fn, has_aux=True)(dt, dn)
+        dt, do = d_opt.stateless_apply(do, grads, dt)
+
+        def g_loss_fn(gt, gn):
+            fake, gn = g.stateless_call(gt, gn, jax.random.normal(k2, (BATCH, LATENT)),
+                                        training=True)
+            logits, dn2 = d.stateless_call(dt, dn, fake, training=True)
+            return jnp.mean(jax.nn.softplus(-logits)), (gn, dn2)
+
+        (g_loss, (gn, dn)), grads = jax.value_and_grad(g_loss_fn, has_aux=True)(gt, gn)
+        gt, go = g_opt.stateless_apply(go, grads, gt)
+        return (gt, gn, dt, dn, go, do), key, d_loss
+
+    state = [(values(g.trainable_variables), values(g.non_trainable_variables),
+              values(d.trainable_variables), values(d.non_trainable_variables),
+              values(g_opt.variables), values(d_opt.variables)), jax.random.key(0)]
+
+    def run(steps):
+        for i in range(steps):
+            state[0], state[1], loss = step(state[0], images[(i % 8) * BATCH:(i % 8 + 1) * BATCH],
+                                            state[1])
+        float(loss)  # wait for the last step
 
     return run
+
+
+def worker(backend, steps):
+    """Builds this backend's trainers, then runs a round for every 'run' line on stdin."""
+    os.environ["KERAS_BACKEND"] = backend
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    if backend == "tensorflow":
+        trainers = {"hand-written tf.function step": _tf_plain_trainer(False),
+                    "hand-written tf.function step, XLA": _tf_plain_trainer(True),
+                    "keras_genart fit (default: XLA)": _library_trainer(),
+                    "keras_genart fit (jit_compile=False)": _library_trainer(False)}
+    else:
+        trainers = {"hand-written jax.jit step": _jax_plain_trainer(),
+                    "keras_genart fit (default)": _library_trainer()}
+    for run in trainers.values():  # trace and compile outside the timing
+        run(4)
+    print(json.dumps({"ready": keras.backend.backend()}), flush=True)
+    for line in sys.stdin:
+        if line.strip() != "run":
+            break
+        rates = {}
+        for name, run in trainers.items():
+            start = time.perf_counter()
+            run(steps)
+            rates[name] = steps * BATCH / (time.perf_counter() - start)
+        print(json.dumps(rates), flush=True)
+
+
+# --- parent side ------------------------------------------------------------------
+
+def _cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f
+                        if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return "unknown CPU"
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--backends", default="tensorflow,jax")
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    images = np.random.default_rng(0).uniform(-1, 1, (BATCH * 8, SIZE, SIZE, 3)).astype("float32")
-    dataset = tf.data.Dataset.from_tensor_slices(images).batch(BATCH, drop_remainder=True)
-    dataset = dataset.cache().repeat().prefetch(tf.data.AUTOTUNE)
+    if args.worker:
+        return worker(args.worker, args.steps)
 
-    trainers = {
-        "plain tf.function step": plain_step_trainer(),
-        "keras_genart fit (jit_compile=False)": library_trainer(False, 1),
-        "keras_genart fit (jit_compile=True)": library_trainer(True, 1),
-        "keras_genart fit (jit_compile=False, steps_per_execution=4)": library_trainer(False, 4),
-    }
-    for run in trainers.values():  # trace and compile outside the timing
-        run(dataset, 8)
-    rates = {name: [] for name in trainers}
+    workers = {}
+    for backend in args.backends.split(","):
+        workers[backend] = subprocess.Popen(
+            [sys.executable, __file__, "--worker", backend, "--steps", str(args.steps)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+            env=dict(os.environ, PYTHONPATH=ROOT))
+        print(workers[backend].stdout.readline().strip(), flush=True)  # waits for warm-up
+    rates = {}
     for _ in range(args.rounds):
-        for name, run in trainers.items():
-            start = time.perf_counter()
-            run(dataset, args.steps)
-            rates[name].append(args.steps * BATCH / (time.perf_counter() - start))
-    print(f"DCGAN 32x32, batch {BATCH}, {args.steps} steps x {args.rounds} rounds, "
-          f"TF {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPUs")
-    base = statistics.median(rates["plain tf.function step"])
-    for name, values in rates.items():
-        median = statistics.median(values)
-        print(f"{name:60s} {median:8.1f} images/s   ratio vs plain {median / base:5.2f}")
+        for backend, process in workers.items():
+            process.stdin.write("run\n")
+            process.stdin.flush()
+            for name, value in json.loads(process.stdout.readline()).items():
+                rates.setdefault((backend, name), []).append(value)
+    for process in workers.values():
+        process.stdin.close()
+        process.wait()
+
+    import keras
+
+    print(f"\nDCGAN 32x32, batch {BATCH}, {args.steps} steps x {args.rounds} rounds, "
+          f"Keras {keras.__version__}, {_cpu_name()}, {os.cpu_count()} CPUs")
+    medians = {key: statistics.median(values) for key, values in rates.items()}
+    for (backend, name), median in medians.items():
+        print(f"{backend:10s} {name:42s} {median:8.1f} images/s")
+    print()
+    base = {"tensorflow": ("hand-written tf.function step", "hand-written tf.function step, XLA"),
+            "jax": ("hand-written jax.jit step",)}
+    for (backend, name), median in medians.items():
+        if name.startswith("keras_genart"):
+            for plain in base[backend]:
+                print(f"ratio {backend}: {name} / {plain}: "
+                      f"{median / medians[(backend, plain)]:.2f}")
+    if ("jax", "keras_genart fit (default)") in medians \
+            and ("tensorflow", "keras_genart fit (default: XLA)") in medians:
+        print(f"ratio JAX fit / TF fit (defaults): "
+              f"{medians[('jax', 'keras_genart fit (default)')] / medians[('tensorflow', 'keras_genart fit (default: XLA)')]:.2f}")
 
 
 if __name__ == "__main__":
