@@ -9,6 +9,8 @@ import dataclasses
 import json
 import os
 import platform
+import shutil
+import tempfile
 import time
 
 from keras_genart._version import __version__
@@ -215,36 +217,47 @@ def train(config, log=print, extra_callbacks=()):
     dataset = make_dataset(data, config.batch_size, seed=config.seed,
                            start_step=initial_epoch * steps)
 
+    # In a cluster every process runs this and every one saves (saving can
+    # take part in collectives), but only the chief writes into the run folder;
+    # the others write into a scratch folder that is removed at the end.
+    chief = backend.is_chief()
+    out_dir = run_dir if chief else tempfile.mkdtemp(prefix="genart-worker-")
     with backend.data_parallel(config.devices):
         if state:
             log(f"resuming {run_dir} from epoch {initial_epoch} ({state['path']})")
             model = _load_checkpoint(state["path"])
         else:
             model = build_compiled_model(config)
-        os.makedirs(run_dir, exist_ok=True)
-        _write_json(config_path, {
-            "config": config.to_dict(),
-            "model_type": config.model,
-            "class_names": data.class_names,
-            "data_summary": data.summary,
-            "steps_per_epoch": steps,
-            "created": (saved or {}).get("created", time.strftime("%Y-%m-%dT%H:%M:%S%z")),
-            "versions": _versions(),
-        })
+        if chief:
+            os.makedirs(run_dir, exist_ok=True)
+            _write_json(config_path, {
+                "config": config.to_dict(),
+                "model_type": config.model,
+                "class_names": data.class_names,
+                "data_summary": data.summary,
+                "steps_per_epoch": steps,
+                "created": (saved or {}).get("created", time.strftime("%Y-%m-%dT%H:%M:%S%z")),
+                "versions": _versions(),
+            })
         callbacks = [
             NonFiniteLossGuard(checkpoint_dir),
-            EpochSummaries(os.path.join(run_dir, "logs")),
-            ImageGridCallback(os.path.join(run_dir, "samples"), os.path.join(run_dir, "logs"),
+            EpochSummaries(os.path.join(out_dir, "logs")),
+            ImageGridCallback(os.path.join(out_dir, "samples"), os.path.join(out_dir, "logs"),
                               n=config.num_samples, seed=config.seed,
                               metadata={"keras_genart.run": os.path.abspath(run_dir)}),
-            ResumableCheckpoint(checkpoint_dir),
+            ResumableCheckpoint(os.path.join(out_dir, "checkpoints")),
             *extra_callbacks,
         ]
-        model.fit(dataset, epochs=config.epochs, initial_epoch=initial_epoch,
-                  steps_per_epoch=steps, callbacks=callbacks, verbose=config.verbose,
-                  shuffle=False)  # make_dataset shuffles
-    save_model_atomically(model, os.path.join(run_dir, MODEL_FILE))
-    log(f"saved {os.path.join(run_dir, MODEL_FILE)}")
+        try:
+            model.fit(dataset, epochs=config.epochs, initial_epoch=initial_epoch,
+                      steps_per_epoch=steps, callbacks=callbacks, verbose=config.verbose,
+                      shuffle=False)  # make_dataset shuffles
+            save_model_atomically(model, os.path.join(out_dir, MODEL_FILE))
+        finally:
+            if not chief:
+                shutil.rmtree(out_dir, ignore_errors=True)
+    if chief:
+        log(f"saved {os.path.join(run_dir, MODEL_FILE)}")
     return model
 
 

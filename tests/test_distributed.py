@@ -53,3 +53,50 @@ def test_cli_trains_on_two_devices(backend, tmp_path):
     assert saved["versions"]["backend"] == backend
     assert (run / "model.keras").exists()
     assert Image.open(run / "samples" / "epoch-0001.png").size[0] > 16
+
+
+def _free_ports(n):
+    import socket
+
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_two_tensorflow_workers_train_one_run(tmp_path):
+    # MultiWorkerMirroredStrategy from TF_CONFIG: two processes on 127.0.0.1
+    # run the same command; the chief (worker 0) writes the run folder.
+    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "keras_genart.cli", "train", "dcgan", "--backend",
+               "tensorflow", "--data", "builtin:mondrian:16", "--image-size", "16",
+               "--batch-size", "4", "--epochs", "2", "--steps-per-epoch", "2",
+               "--latent-dim", "8", "--base-width", "8", "--run-dir", str(run), "--quiet"]
+    processes = []
+    for index in range(2):
+        env = _env("tensorflow")
+        env["TF_CONFIG"] = json.dumps({"cluster": {"worker": workers},
+                                       "task": {"type": "worker", "index": index}})
+        processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True))
+    results = []
+    for process in processes:
+        try:
+            out, err = process.communicate(timeout=300)
+        finally:
+            for other in processes:
+                if other.poll() is None and process.returncode is None:
+                    other.kill()
+        results.append((process.returncode, out, err))
+    for returncode, _, err in results:
+        assert returncode == 0, err[-3000:]
+    assert (run / "model.keras").exists()
+    assert sorted(os.listdir(run / "samples")) == ["epoch-0001.png", "epoch-0002.png"]
+    assert json.loads((run / "checkpoints" / "state.json").read_text())["epoch"] == 2
+    # Only the chief wrote: the event files come from one process.
+    writers = {name.split(".")[-2] for name in os.listdir(run / "logs" / "train")}
+    assert len(writers) == 1, writers

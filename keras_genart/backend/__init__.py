@@ -78,7 +78,10 @@ def data_parallel(devices):
     `keras.distribution.DataParallel` scope over the first `devices` of
     `jax.devices()` (on a CPU, start Python with
     `XLA_FLAGS=--xla_force_host_platform_device_count=N`). One device: a
-    context that does nothing.
+    context that does nothing. Several machines (or processes): TensorFlow
+    reads the cluster from `TF_CONFIG` and uses a
+    `tf.distribute.MultiWorkerMirroredStrategy`; every process runs the same
+    command, and only the chief writes the run's files.
 
     Args:
         devices: int. Number of devices; the global batch is split over them.
@@ -95,6 +98,12 @@ def data_parallel(devices):
         from keras_genart.errors import UserInputError
 
         raise UserInputError(f"devices must be at least 1, got {devices}")
-    if int(devices) == 1:
+    module = current()
+    if int(devices) == 1 and not module.multi_worker():
         return contextlib.nullcontext()
-    return current().data_parallel(int(devices))
+    return module.data_parallel(int(devices))
+
+
+def is_chief():
+    """Whether this process writes a run's files: always, except on workers 1.. of a cluster."""
+    return current().is_chief()

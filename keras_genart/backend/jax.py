@@ -135,3 +135,12 @@ def data_parallel(devices):
             f"({', '.join(str(d) for d in available)}); on a CPU, start with "
             f"XLA_FLAGS=--xla_force_host_platform_device_count={devices}")
     return keras.distribution.DataParallel(devices=available[:devices]).scope()
+
+
+def multi_worker():
+    """False: multi-process JAX training is not wired up yet (see the README)."""
+    return False
+
+
+def is_chief():
+    return jax.process_index() == 0

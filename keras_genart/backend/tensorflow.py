@@ -5,7 +5,12 @@ import tensorflow as tf
 
 def train_step(model, data):
     """What `fit` calls: the model's `keras.ops` step, run as it is."""
-    return model.compute_step(data)
+    logs = model.compute_step(data)
+    if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+        # Keras reduces multi-worker logs with `reduce("MEAN", axis=0)`,
+        # which needs a batch axis: give each (scalar) log one.
+        logs = {name: tf.reshape(value, (1,)) for name, value in logs.items()}
+    return logs
 
 
 def minimize(optimizer, variables, loss_fn):
@@ -52,9 +57,36 @@ def default_jit_compile():
     return not tf.distribute.has_strategy()
 
 
+def multi_worker():
+    """True when `TF_CONFIG` names a cluster of more than one task."""
+    import json
+    import os
+
+    config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    return sum(len(tasks) for tasks in config.get("cluster", {}).values()) > 1
+
+
+def is_chief():
+    """Whether this process writes the run's files (worker 0, or a task named chief)."""
+    import json
+    import os
+
+    task = json.loads(os.environ.get("TF_CONFIG") or "{}").get("task", {})
+    return task.get("type", "chief") == "chief" or (
+        task.get("type") == "worker" and int(task.get("index", 0)) == 0
+        and "chief" not in json.loads(os.environ["TF_CONFIG"]).get("cluster", {}))
+
+
 def data_parallel(devices):
-    """A `MirroredStrategy` scope over `devices` GPUs, or logical CPUs where there are none."""
+    """A `MirroredStrategy` scope over `devices` GPUs, or logical CPUs where there are none.
+
+    With a `TF_CONFIG` that names several workers: a
+    `MultiWorkerMirroredStrategy` over them (each uses its own GPUs, or its CPU).
+    """
     from keras_genart.errors import UserInputError
+
+    if multi_worker():
+        return tf.distribute.MultiWorkerMirroredStrategy().scope()
 
     # Physical devices: listing logical ones would initialise the runtime,
     # after which the CPU can no longer be split.

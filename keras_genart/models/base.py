@@ -74,6 +74,15 @@ class GenerativeModel(keras.Model):
         # TensorFlow's trainer calls train_step(data), JAX's train_step(state, data).
         return self._backend.train_step(self, *args)
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras' TensorFlow trainer builds a model's state symbolically from
+        # the first batch, which it first reduces across replicas; under
+        # MultiWorkerMirroredStrategy that eager reduce fails. Our models are
+        # built in __init__ and their optimizers in compile: nothing to build.
+        if self.built and all(layer.built for layer in self._flatten_layers()):
+            return None
+        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
     def compute_step(self, data):
         """One training step in `keras.ops`; returns the trackers' results."""
         raise NotImplementedError
