@@ -134,9 +134,9 @@ def build_parser():
                        help="comma-separated: flip, translate, color; or none")
     train.add_argument("--seed", type=_non_negative_int, default=0)
     train.add_argument("--jit-compile", type=_bool_or_auto, default="auto",
-                       help="XLA-compile the train step: auto means on wherever the "
-                            "backend can (not under TensorFlow's MirroredStrategy); see "
-                            "benchmarks/train_throughput.py")
+                       help="XLA-compile the train step. auto: always on JAX; on TensorFlow "
+                            "XLA on GPUs, none under --devices > 1, and on CPUs a run of "
+                            "1000+ steps times both ways first and keeps the faster")
     train.add_argument("--steps-per-execution", type=_positive_int, default=1)
     train.add_argument("--mixed-precision", choices=MIXED_PRECISION, default="off",
                        help="compute in bfloat16 or float16 (float32 weights, outputs and "

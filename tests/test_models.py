@@ -276,3 +276,36 @@ def test_mixed_precision_trains(kind, mode, tiny_data, tmp_path):
     assert loaded.generator.get_layer("project").compute_dtype == compute
     assert [isinstance(getattr(loaded, n), keras.optimizers.LossScaleOptimizer)
             for n in loaded.optimizer_names] == scaled
+
+
+def test_auto_jit_measures_both_ways_before_a_long_cpu_fit(tiny_data, monkeypatch):
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("JAX always compiles; the measurement is TensorFlow's")
+    from keras_genart.backend import tensorflow as tf_backend
+    from keras_genart.data import load_images, make_dataset
+
+    data = load_images("builtin:abstract:32", image_size=16)
+
+    monkeypatch.setattr(tf_backend, "MEASURE_JIT_MIN_STEPS", 4)
+    monkeypatch.setattr(tf_backend, "MEASURED_STEPS", 2)
+    model = build_model("dcgan", seed=0, **TINY)
+    model.compile()
+    assert model._jit_to_measure and model.jit_compile is False
+    before = [np.array(v) for v in model.variables]
+    lines = []
+    batches = make_dataset(data, 4, seed=0)
+    expected_first = next(make_dataset(data, 4, seed=0))[0]
+    kept = tf_backend.choose_jit_compile(model, batches, dict(epochs=2, steps_per_epoch=2),
+                                         log=lines.append)
+    assert set(model.jit_compile_timings) == {"graph", "xla"}
+    assert model.jit_compile is (model.jit_compile_timings["xla"]
+                                 < model.jit_compile_timings["graph"])
+    assert "ms/step in graph mode" in lines[0]
+    # Nothing changed but the choice: the same weights, and the same first batch.
+    assert all(np.array_equal(a, np.array(v)) for a, v in zip(before, model.variables))
+    np.testing.assert_array_equal(next(kept)[0], expected_first)
+    # A short fit does not measure: graph mode straight away.
+    short = build_model("dcgan", seed=0, **TINY)
+    short.compile()
+    short.fit(tiny_data, epochs=1, steps_per_epoch=1, verbose=0)
+    assert not hasattr(short, "jit_compile_timings") and short.jit_compile is False
