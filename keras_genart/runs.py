@@ -215,7 +215,7 @@ def train(config, log=print, extra_callbacks=()):
     # The data continue where the run stopped: the same batches as an
     # uninterrupted run.
     dataset = make_dataset(data, config.batch_size, seed=config.seed,
-                           start_step=initial_epoch * steps)
+                           start_step=initial_epoch * steps, shard=backend.process_shard())
 
     # In a cluster every process runs this and every one saves (saving can
     # take part in collectives), but only the chief writes into the run folder;

@@ -54,9 +54,9 @@ QUICKSTART = [
         "model.generator.summary()"),
     new_markdown_cell("## Train with `fit`, watched by TensorBoard"),
     new_code_cell(
-        "from keras_genart.callbacks import ImageGridCallback\n\n"
-        "callbacks = [\n"
-        "    keras.callbacks.TensorBoard(os.path.join(RUN_DIR, 'logs'), write_graph=False),\n"
+        "from keras_genart.callbacks import EpochSummaries, ImageGridCallback\n\n"
+        "callbacks = [  # both write TensorBoard files on any backend, no TensorFlow needed\n"
+        "    EpochSummaries(os.path.join(RUN_DIR, 'logs')),\n"
         "    ImageGridCallback(os.path.join(RUN_DIR, 'samples'), os.path.join(RUN_DIR, 'logs'),\n"
         "                      n=16, seed=0),\n"
         "]\n"

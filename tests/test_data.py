@@ -206,3 +206,25 @@ def test_tfds_not_prepared_says_what_to_do(tmp_path):
 def test_tfds_unknown_name():
     with pytest.raises(UserInputError, match="unknown TFDS data set 'no_such_set'"):
         load_images("tfds:no_such_set")
+
+
+def test_batches_are_a_function_of_the_step_and_shards_split_them():
+    from keras_genart.data.pipeline import ImageBatches
+
+    data = load_images("builtin:abstract:20", image_size=16)
+    batches = ImageBatches(data, 4, seed=3)
+    whole = [b[0] for b in batches.iterate(0, 12)]
+    # Resuming at step 7 gives what the uninterrupted stream gave at step 7.
+    np.testing.assert_array_equal(next(batches.iterate(7))[0], whole[7])
+    # Each pass over the 20 images (5 steps) visits every image once, in a new order.
+    first_pass = np.concatenate([b.reshape(4, -1) for b in whole[:5]])
+    assert len({row.tobytes() for row in first_pass}) == len({i.tobytes() for i in
+                                                             data.images.reshape(20, -1)})
+    assert not np.array_equal(whole[0], whole[5])
+    # Two processes' shards put together are the global batch.
+    halves = [ImageBatches(data, 4, seed=3, shard=(i, 2)).batch_at(9) for i in range(2)]
+    np.testing.assert_array_equal(np.concatenate([h[0] for h in halves]), whole[9])
+    np.testing.assert_array_equal(np.concatenate([h[1] for h in halves]),
+                                  batches.batch_at(9)[1])
+    with pytest.raises(UserInputError, match="does not split evenly over 3 processes"):
+        ImageBatches(data, 4, shard=(0, 3))

@@ -67,36 +67,47 @@ def _free_ports(n):
     return ports
 
 
-def test_two_tensorflow_workers_train_one_run(tmp_path):
-    # MultiWorkerMirroredStrategy from TF_CONFIG: two processes on 127.0.0.1
-    # run the same command; the chief (worker 0) writes the run folder.
-    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+def _cluster_env(backend, index, addresses):
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
+    env.pop("XLA_FLAGS", None)
+    if backend == "tensorflow":
+        env["TF_CONFIG"] = json.dumps({"cluster": {"worker": addresses},
+                                       "task": {"type": "worker", "index": index}})
+    else:
+        env.update(KERAS_DISTRIBUTION_JOB_ADDRESSES=",".join(addresses),
+                   KERAS_DISTRIBUTION_NUM_PROCESSES="2",
+                   KERAS_DISTRIBUTION_PROCESS_ID=str(index))
+    return env
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_two_processes_train_one_run(backend, tmp_path):
+    # Two processes on 127.0.0.1 run the same command: TensorFlow's
+    # MultiWorkerMirroredStrategy from TF_CONFIG, or jax.distributed from Keras'
+    # KERAS_DISTRIBUTION_* variables. Process 0 writes the run folder.
+    addresses = [f"127.0.0.1:{port}" for port in _free_ports(2)]
     run = tmp_path / "run"
     command = [sys.executable, "-m", "keras_genart.cli", "train", "dcgan", "--backend",
-               "tensorflow", "--data", "builtin:mondrian:16", "--image-size", "16",
+               backend, "--data", "builtin:mondrian:16", "--image-size", "16",
                "--batch-size", "4", "--epochs", "2", "--steps-per-epoch", "2",
                "--latent-dim", "8", "--base-width", "8", "--run-dir", str(run), "--quiet"]
-    processes = []
-    for index in range(2):
-        env = _env("tensorflow")
-        env["TF_CONFIG"] = json.dumps({"cluster": {"worker": workers},
-                                       "task": {"type": "worker", "index": index}})
-        processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                          stderr=subprocess.PIPE, text=True))
+    processes = [subprocess.Popen(command, cwd=ROOT, env=_cluster_env(backend, i, addresses),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for i in range(2)]
     results = []
-    for process in processes:
-        try:
+    try:
+        for process in processes:
             out, err = process.communicate(timeout=300)
-        finally:
-            for other in processes:
-                if other.poll() is None and process.returncode is None:
-                    other.kill()
-        results.append((process.returncode, out, err))
-    for returncode, _, err in results:
+            results.append((process.returncode, err))
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+    for returncode, err in results:
         assert returncode == 0, err[-3000:]
     assert (run / "model.keras").exists()
     assert sorted(os.listdir(run / "samples")) == ["epoch-0001.png", "epoch-0002.png"]
     assert json.loads((run / "checkpoints" / "state.json").read_text())["epoch"] == 2
-    # Only the chief wrote: the event files come from one process.
+    # Only process 0 wrote: the event files come from one process.
     writers = {name.split(".")[-2] for name in os.listdir(run / "logs" / "train")}
     assert len(writers) == 1, writers

@@ -80,8 +80,10 @@ def data_parallel(devices):
     `XLA_FLAGS=--xla_force_host_platform_device_count=N`). One device: a
     context that does nothing. Several machines (or processes): TensorFlow
     reads the cluster from `TF_CONFIG` and uses a
-    `tf.distribute.MultiWorkerMirroredStrategy`; every process runs the same
-    command, and only the chief writes the run's files.
+    `tf.distribute.MultiWorkerMirroredStrategy`; JAX reads Keras'
+    `KERAS_DISTRIBUTION_JOB_ADDRESSES` / `_NUM_PROCESSES` / `_PROCESS_ID` and
+    spans every process's devices. Every process runs the same command, and
+    only the chief writes the run's files.
 
     Args:
         devices: int. Number of devices; the global batch is split over them.
@@ -102,6 +104,11 @@ def data_parallel(devices):
     if int(devices) == 1 and not module.multi_worker():
         return contextlib.nullcontext()
     return module.data_parallel(int(devices))
+
+
+def process_shard():
+    """`(index, count)` of this process's slice of each global batch (`(0, 1)` mostly)."""
+    return current().process_shard()
 
 
 def is_chief():

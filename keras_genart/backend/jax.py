@@ -128,11 +128,24 @@ def choose_jit_compile(model, x, fit_kwargs, log=print):
 
 
 def data_parallel(devices):
-    """A `keras.distribution.DataParallel` scope over the first `devices` JAX devices."""
+    """A `keras.distribution.DataParallel` scope over the first `devices` JAX devices.
+
+    Several processes (`KERAS_DISTRIBUTION_JOB_ADDRESSES`,
+    `KERAS_DISTRIBUTION_NUM_PROCESSES`, `KERAS_DISTRIBUTION_PROCESS_ID`, read by
+    `keras.distribution.initialize`): every device of every process, each
+    process feeding its own slice of the global batch (`process_shard`).
+    """
     import keras
 
     from keras_genart.errors import UserInputError
 
+    if multi_worker():
+        if not jax.distributed.is_initialized():
+            # CPU collectives across processes need gloo (GPUs use NCCL regardless).
+            jax.config.update("jax_cpu_collectives_implementation", "gloo")
+            keras.distribution.initialize()
+        return keras.distribution.DataParallel(
+            devices=jax.devices(), auto_shard_dataset=False).scope()
     available = jax.devices()
     if len(available) < devices:
         raise UserInputError(
@@ -142,10 +155,24 @@ def data_parallel(devices):
     return keras.distribution.DataParallel(devices=available[:devices]).scope()
 
 
+def _processes():
+    import os
+
+    return (int(os.environ.get("KERAS_DISTRIBUTION_PROCESS_ID") or 0),
+            int(os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES") or 1))
+
+
 def multi_worker():
-    """False: multi-process JAX training is not wired up yet (see the README)."""
-    return False
+    """True when Keras' distribution variables name more than one process."""
+    return _processes()[1] > 1
 
 
 def is_chief():
-    return jax.process_index() == 0
+    """Process 0 writes the run's files (read from the environment: no JAX call,
+    which would start JAX before `jax.distributed` is initialised)."""
+    return _processes()[0] == 0
+
+
+def process_shard():
+    """`(process index, process count)`: each process feeds its slice of a global batch."""
+    return _processes()

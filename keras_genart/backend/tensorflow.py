@@ -163,6 +163,11 @@ def is_chief():
         and "chief" not in json.loads(os.environ["TF_CONFIG"]).get("cluster", {}))
 
 
+def process_shard():
+    """`(0, 1)`: `tf.distribute` splits each worker's batches itself."""
+    return 0, 1
+
+
 def data_parallel(devices):
     """A `MirroredStrategy` scope over `devices` GPUs, or logical CPUs where there are none.
 

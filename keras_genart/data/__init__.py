@@ -1,4 +1,4 @@
-"""Data sources (image folder, TFDS, built-in art), cleaning and the tf.data pipeline."""
+"""Data sources (image folder, TFDS, built-in art), cleaning, batches and augmentation."""
 
 from keras_genart.data.image_folder import load_image_folder
 from keras_genart.data.sources import (

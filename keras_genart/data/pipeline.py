@@ -21,9 +21,11 @@ class ImageBatches:
         batch_size: int. Images per batch; at most the number of images.
         shuffle: bool. Defaults to True.
         seed: int. Shuffle seed. Defaults to 0.
+        shard: `(index, count)`. This process's slice of each (global)
+            batch, for multi-process training. Defaults to `(0, 1)`.
     """
 
-    def __init__(self, data, batch_size, shuffle=True, seed=0):
+    def __init__(self, data, batch_size, shuffle=True, seed=0, shard=(0, 1)):
         if int(batch_size) < 1:
             raise UserInputError(f"batch size must be at least 1, got {batch_size}")
         if data.num_images < batch_size:
@@ -31,6 +33,13 @@ class ImageBatches:
                 f"{data.summary['source']} has {data.num_images} usable images, fewer "
                 f"than the batch size {batch_size}; lower --batch-size or add images"
             )
+        self.shard_index, self.shard_count = (int(v) for v in shard)
+        if self.shard_count < 1 or not 0 <= self.shard_index < self.shard_count:
+            raise ValueError(f"shard must be (index, count) with 0 <= index < count, got {shard}")
+        if batch_size % self.shard_count:
+            raise UserInputError(
+                f"batch size {batch_size} does not split evenly over {self.shard_count} "
+                "processes; choose a multiple of the process count")
         self.images = data.images
         self.labels = data.labels
         self.batch_size = int(batch_size)
@@ -52,6 +61,8 @@ class ImageBatches:
         pass_index, offset = divmod(int(step), self.steps_per_pass)
         order = self._pass_order(pass_index)
         chosen = order[offset * self.batch_size:(offset + 1) * self.batch_size]
+        local = self.batch_size // self.shard_count
+        chosen = chosen[self.shard_index * local:(self.shard_index + 1) * local]
         images = self.images[chosen].astype(np.float32) / 127.5 - 1.0
         if self.labels is None:
             return (images,)  # Keras takes a generator's batches as tuples
@@ -66,7 +77,8 @@ class ImageBatches:
             step += 1
 
 
-def make_dataset(data, batch_size, shuffle=True, seed=0, repeat=True, start_step=0):
+def make_dataset(data, batch_size, shuffle=True, seed=0, repeat=True, start_step=0,
+                 shard=(0, 1)):
     """Batches an `ImageData` for `fit`: a generator of NumPy batches.
 
     Works with every Keras backend and needs no TensorFlow (see
@@ -81,10 +93,12 @@ def make_dataset(data, batch_size, shuffle=True, seed=0, repeat=True, start_step
             otherwise one pass. Defaults to True.
         start_step: int. Global step of the first batch: a resumed run
             passes the steps it has done. Defaults to 0.
+        shard: `(index, count)`: yield only this process's slice of each
+            batch (multi-process JAX training). Defaults to `(0, 1)`.
 
     Returns:
         A generator of `(images,)` tuples, float32 `(batch, s, s, 3)` in
         [-1, 1], or of `(images, labels)` when the data has classes.
     """
-    batches = ImageBatches(data, batch_size, shuffle=shuffle, seed=seed)
+    batches = ImageBatches(data, batch_size, shuffle=shuffle, seed=seed, shard=shard)
     return batches.iterate(start_step, None if repeat else batches.steps_per_pass)
