@@ -170,8 +170,6 @@ def train(config, log=print, extra_callbacks=()):
     Returns:
         The trained model.
     """
-    import keras
-
     from keras_genart import backend
     from keras_genart.callbacks import (
         EpochSummaries,
