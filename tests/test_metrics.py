@@ -1,0 +1,130 @@
+"""Metrics against values worked out independently."""
+
+import numpy as np
+import pytest
+
+from keras_genart.errors import UserInputError
+from keras_genart.metrics import (
+    copy_pairs_image,
+    density_coverage,
+    fid,
+    frechet_distance,
+    kid,
+    memorization,
+    nearest,
+    precision_recall,
+)
+
+
+def _rotation(d, seed):
+    q, _ = np.linalg.qr(np.random.default_rng(seed).standard_normal((d, d)))
+    return q
+
+
+def test_frechet_distance_of_gaussians_in_closed_form():
+    # Covariances that share eigenvectors: (C1 C2)^1/2 = R diag(s1 s2) R^T, so
+    # FD = |m1 - m2|^2 + sum((s1 - s2)^2) for standard deviations s1, s2.
+    d = 6
+    r = _rotation(d, 0)
+    s1, s2 = np.linspace(0.5, 2.0, d), np.linspace(1.5, 0.2, d)
+    c1, c2 = r @ np.diag(s1 ** 2) @ r.T, r @ np.diag(s2 ** 2) @ r.T
+    m1, m2 = np.zeros(d), np.arange(d) / 10.0
+    expected = float(np.sum((m1 - m2) ** 2) + np.sum((s1 - s2) ** 2))
+    assert frechet_distance(m1, c1, m2, c2) == pytest.approx(expected, rel=1e-9)
+    assert frechet_distance(m1, c1, m1, c1) == pytest.approx(0.0, abs=1e-9)
+    # Singular covariances (constant features) take the eps retry and stay finite.
+    zero = np.zeros((d, d))
+    assert frechet_distance(m1, zero, m2, zero) == pytest.approx(np.sum(m2 ** 2), abs=1e-4)
+
+
+def test_fid_of_samples_approaches_the_closed_form():
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((20_000, 4))
+    b = rng.standard_normal((20_000, 4)) * 2.0 + 1.0
+    # |m|^2 = 4, sum (1 - 2)^2 = 4.
+    assert fid(a, b) == pytest.approx(8.0, rel=0.03)
+    assert fid(a[:10_000], a[10_000:]) < 0.01
+
+
+def _kid_by_hand(x, y):
+    k = lambda a, b: (float(np.dot(a, b)) / len(a) + 1.0) ** 3  # noqa: E731
+    m = len(x)
+    xx = sum(k(x[i], x[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    yy = sum(k(y[i], y[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    xy = sum(k(x[i], y[j]) for i in range(m) for j in range(m)) / (m * m)
+    return xx + yy - 2 * xy
+
+
+def test_kid_matches_the_unbiased_estimate_and_orders_shifts():
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((5, 3)), rng.standard_normal((5, 3)) + 0.5
+    mean, std = kid(x, y, num_subsets=3, subset_size=5)
+    assert mean == pytest.approx(_kid_by_hand(x, y), rel=1e-9) and std == pytest.approx(0.0)
+    base = rng.standard_normal((600, 8))
+    same, _ = kid(base[:300], base[300:], num_subsets=20, subset_size=300)
+    near, _ = kid(base[:300], base[300:] + 0.3, num_subsets=20, subset_size=300)
+    far, _ = kid(base[:300], base[300:] + 1.0, num_subsets=20, subset_size=300)
+    assert abs(same) < 0.05 * near and near < far
+
+
+def test_precision_recall_density_coverage_by_hand():
+    # Real points 0, 1, 2, 3 on a line; each one's nearest other real point
+    # is 1 away (k = 1). Generated: 0.5 (between 0 and 1) and 10 (far away).
+    real = np.array([[0.0], [1.0], [2.0], [3.0]])
+    generated = np.array([[0.5], [10.0]])
+    precision, recall = precision_recall(generated, real, k=1)
+    assert precision == 0.5            # 0.5 is inside the real manifold, 10 is not
+    assert recall == 1.0               # the generated balls have radius 9.5: all reals inside
+    density, coverage = density_coverage(generated, real, k=1)
+    assert density == 1.0              # 0.5 lies in 2 real balls, 10 in none: 2 / (1 * 2)
+    assert coverage == 0.5             # the balls of 0 and 1 hold 0.5; those of 2 and 3 nothing
+    # k = 2, the point itself excluded: radii 2, 1, 1, 2 for 0, 1, 2, 3. 0.5 lies in
+    # the balls of 0 and 1 (not 2: 1.5 > 1; not 3: 2.5 > 2) -> density 2 / (2 * 2).
+    assert density_coverage(generated, real, k=2) == (0.5, 0.5)
+
+
+def test_nearest_neighbours_in_chunks_match_brute_force():
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((37, 5)), rng.standard_normal((53, 5))
+    brute = np.linalg.norm(a[:, None] - b[None], axis=-1)
+    distances, indices = nearest(a, b, k=3, chunk_bytes=8 * 53 * 4)  # 4 rows a block
+    np.testing.assert_array_equal(indices, np.argsort(brute, axis=1)[:, :3])
+    np.testing.assert_allclose(distances, np.sort(brute, axis=1)[:, :3], rtol=1e-9)
+    own, own_index = nearest(a, a, k=1, exclude_self=True, chunk_bytes=8 * 37 * 5)
+    np.fill_diagonal(brute_self := np.linalg.norm(a[:, None] - a[None], axis=-1), np.inf)
+    np.testing.assert_array_equal(own_index[:, 0], brute_self.argmin(axis=1))
+
+
+def test_memorized_samples_are_flagged_and_fresh_ones_are_not():
+    rng = np.random.default_rng(4)
+    train = rng.standard_normal((200, 16))
+    copies = train[:50] + rng.standard_normal((50, 16)) * 1e-3
+    fresh = rng.standard_normal((50, 16))
+    copied = memorization(copies, train)
+    assert copied["copy_share"] == 1.0 and copied["authenticity"] == 0.0
+    np.testing.assert_array_equal(copied["nearest_index"], np.arange(50))
+    novel = memorization(fresh, train)
+    assert novel["copy_share"] == 0.0
+    assert 0.2 < novel["authenticity"] <= 1.0
+    assert novel["distance_quantiles"]["50%"] > 10 * copied["distance_quantiles"]["100%"]
+    # The picture a user checks: most copy-like pairs first, flagged in red.
+    images = rng.integers(0, 255, (200, 8, 8, 3), dtype=np.uint8)
+    mixed = memorization(np.concatenate([fresh[:3], copies[:2]]), train)
+    picture = copy_pairs_image(np.concatenate([images[100:103], images[:2]]), images, mixed, n=4)
+    assert picture.dtype == np.uint8 and picture.shape == (2 + 4 * 10, 4 + 2 + 2 * 10, 3)
+    assert tuple(picture[5, 1]) == (220, 40, 40)        # first row: a flagged copy
+
+
+@pytest.mark.parametrize("bad,message", [
+    (np.zeros((0, 4)), "non-empty"),
+    (np.array([[1.0, np.nan], [0.0, 0.0]]), "NaN or infinite"),
+    (np.zeros(4), r"\(n, d\) array"),
+])
+def test_bad_features_are_clear_errors(bad, message):
+    with pytest.raises(UserInputError, match=message):
+        precision_recall(bad, np.zeros((5, 2)) + np.arange(5)[:, None])
+
+
+def test_too_few_points_for_k_is_a_clear_error():
+    with pytest.raises(UserInputError, match="3 nearest neighbours asked among 2"):
+        precision_recall(np.zeros((5, 2)), np.ones((3, 2)), k=3)
