@@ -12,6 +12,7 @@ import sys
 from keras_genart._version import __version__
 from keras_genart.errors import ExportError, NonFiniteLossError, UserInputError
 from keras_genart.backend import SUPPORTED_BACKENDS
+from keras_genart.metrics.names import METRICS
 from keras_genart.models import MIXED_PRECISION, MODEL_TYPES
 
 LOSS_CHOICES = ("non_saturating", "minimax", "hinge", "least_squares")
@@ -62,6 +63,16 @@ def _augment_list(text):
         raise argparse.ArgumentTypeError(
             f"unknown augmentation {', '.join(bad)}; choose from {', '.join(AUGMENT_CHOICES)} "
             "(comma-separated) or 'none'")
+    return names
+
+
+def _metric_list(text):
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    bad = [n for n in names if n not in METRICS]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown metric {', '.join(bad) or '(none)'}; choose from "
+            f"{', '.join(METRICS)} (comma-separated)")
     return names
 
 
@@ -185,6 +196,32 @@ def build_parser():
     serve.add_argument("--threads", type=_positive_int, default=None,
                        help="onnxruntime threads per model (default: onnxruntime's)")
 
+    evaluate = sub.add_parser(
+        "evaluate", help="score generated pictures against real ones (FID, KID, PR, DC, novelty)",
+        formatter_class=fmt)
+    evaluate.add_argument("model_path", nargs="?", default=None,
+                          metavar="RUN_DIR|MODEL.keras|EXPORTED_VERSION",
+                          help="what makes the pictures (or give --generated)")
+    evaluate.add_argument("--generated", default=None, metavar="FOLDER",
+                          help="a folder of pictures made by any tool, instead of a model")
+    evaluate.add_argument("--data", required=True,
+                          help="the real (training) pictures: folder, builtin:NAME or tfds:NAME")
+    evaluate.add_argument("--n", type=_positive_int, default=5000,
+                          help="pictures generated, and real pictures compared with")
+    evaluate.add_argument("--image-size", type=_image_size, default=None,
+                          help="size of --generated pictures (default: 32; models use theirs)")
+    evaluate.add_argument("--features", default="random",
+                          help="feature extractor: random, inception or a .keras file")
+    evaluate.add_argument("--feature-weights", default=None, metavar="PATH",
+                          help="InceptionV3 no-top weights (default: Keras' cache)")
+    evaluate.add_argument("--metrics", type=_metric_list, default=list(METRICS),
+                          help="comma-separated: " + ", ".join(METRICS))
+    evaluate.add_argument("--seed", type=_non_negative_int, default=0,
+                          help="latents, real-picture subset and KID subsets")
+    evaluate.add_argument("--tfds-data-dir", default=None)
+    evaluate.add_argument("--out", default="report.json",
+                          help="JSON report; the picture report goes beside it as .png")
+
     demo = sub.add_parser("demo", help="train a DCGAN on the built-in art set, write artwork.png",
                           formatter_class=fmt)
     demo.add_argument("--epochs", type=_positive_int, default=DEMO["epochs"])
@@ -293,6 +330,39 @@ def cmd_serve(args):
     return 0
 
 
+def cmd_evaluate(args):
+    from keras_genart import imaging
+    from keras_genart.metrics.features import get_extractor
+    from keras_genart.metrics.report import evaluate, report_picture
+    from keras_genart.metrics.sources import generated_pictures, real_pictures
+
+    print("making the pictures to judge ...")
+    generated, made_by = generated_pictures(args.model_path, args.generated, n=args.n,
+                                            seed=args.seed, image_size=args.image_size)
+    real, train, real_info = real_pictures(args.data, generated.shape[1], min(args.n, len(generated))
+                                    if args.generated else args.n, seed=args.seed,
+                                    tfds_data_dir=args.tfds_data_dir)
+    extractor = get_extractor(args.features, weights=args.feature_weights, seed=0)
+    print(f"scoring {len(generated)} generated against {len(real)} real pictures "
+          f"({extractor.identity['name']} features):")
+    report, extras = evaluate(generated, real, extractor, metrics=args.metrics, train=train,
+                              seed=args.seed, log=print)
+    report["generated"], report["real"] = made_by, real_info
+    report["keras_genart"] = __version__
+    out_dir = os.path.dirname(os.path.abspath(args.out))
+    os.makedirs(out_dir, exist_ok=True)
+    imaging.atomic_write_bytes(args.out, (json.dumps(report, indent=2) + "\n").encode())
+    picture = os.path.splitext(args.out)[0] + ".png"
+    imaging.save_png(picture, report_picture(generated, real, extras),
+                     {"Software": f"keras_genart {__version__}",
+                      "keras_genart.report": os.path.abspath(args.out)})
+    scores = report["scores"]
+    shown = {k: round(v, 4) for k, v in scores.items() if isinstance(v, float)}
+    print(f"scores: {shown}")
+    print(f"wrote {args.out} and {picture}")
+    return 0
+
+
 def cmd_demo(args):
     from keras_genart.runs import TrainConfig, train
 
@@ -304,7 +374,7 @@ def cmd_demo(args):
 
 
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "export": cmd_export,
-            "serve": cmd_serve, "demo": cmd_demo}
+            "serve": cmd_serve, "evaluate": cmd_evaluate, "demo": cmd_demo}
 
 
 def main(argv=None):
