@@ -12,7 +12,7 @@ import sys
 from keras_genart._version import __version__
 from keras_genart.errors import ExportError, NonFiniteLossError, UserInputError
 from keras_genart.backend import SUPPORTED_BACKENDS
-from keras_genart.metrics.names import METRICS
+from keras_genart.metrics.names import METRICS, SCORES
 from keras_genart.models import MIXED_PRECISION, MODEL_TYPES
 
 LOSS_CHOICES = ("non_saturating", "minimax", "hinge", "least_squares")
@@ -157,6 +157,14 @@ def build_parser():
                             "TensorFlow, keras.distribution.DataParallel on JAX")
     train.add_argument("--backend", choices=SUPPORTED_BACKENDS, default=None,
                        help="Keras backend (default: $KERAS_BACKEND, else tensorflow)")
+    train.add_argument("--eval-every", type=_positive_int, default=None, metavar="N",
+                       help="score the model every N epochs (val_fid, val_kid, ... in the logs "
+                            "and TensorBoard) and keep best.keras (default: off)")
+    train.add_argument("--eval-metric", default="kid",
+                       choices=tuple(SCORES),
+                       help="the score that picks best.keras")
+    train.add_argument("--eval-n", type=_positive_int, default=1000,
+                       help="pictures generated (and real pictures) per evaluation")
     train.add_argument("--run-dir", default=None, help="run folder (default: runs/MODEL)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.add_argument("--dry-run", action="store_true",
@@ -244,6 +252,7 @@ def _train_config(args):
         beta2=args.beta2, augment=args.augment, seed=args.seed,
         jit_compile=args.jit_compile, steps_per_execution=args.steps_per_execution,
         mixed_precision=args.mixed_precision, devices=args.devices,
+        eval_every=args.eval_every, eval_metric=args.eval_metric, eval_n=args.eval_n,
         tfds_data_dir=args.tfds_data_dir, run_dir=args.run_dir,
         verbose=0 if args.quiet else 1,
     )

@@ -16,6 +16,7 @@ import time
 from keras_genart._version import __version__
 from keras_genart.errors import UserInputError
 from keras_genart.imaging import atomic_write_bytes
+from keras_genart.metrics.names import SCORES
 
 CONFIG_FILE = "config.json"
 MODEL_FILE = "model.keras"
@@ -23,7 +24,8 @@ MODEL_FILE = "model.keras"
 # Settings that may change when a run is resumed: they don't change the model.
 # The device count is among them: the data order and the latents of a step do
 # not depend on it (every replica draws its slice of the global batch).
-_RESUMABLE = ("epochs", "run_dir", "verbose", "tfds_data_dir", "num_samples", "devices")
+_RESUMABLE = ("epochs", "run_dir", "verbose", "tfds_data_dir", "num_samples", "devices",
+              "eval_every", "eval_metric", "eval_n")
 
 
 @dataclasses.dataclass
@@ -32,7 +34,9 @@ class TrainConfig:
 
     Defaults are those of `genart train`. `devices` > 1 trains data-parallel
     (see `keras_genart.backend.data_parallel`); `mixed_precision` is `"off"`,
-    `"bfloat16"` or `"float16"`. `steps_per_epoch=None` means one
+    `"bfloat16"` or `"float16"`. `eval_every` N scores `eval_n` pictures every
+    N epochs (`EvaluationCallback`: `val_fid`, `val_kid`, ... in the logs) and
+    keeps `best.keras`, the best model by `eval_metric`. `steps_per_epoch=None` means one
     pass over the data per epoch. `lr`, `beta1` and `beta2` of None take the
     model's defaults (DCGAN: 2e-4, 0.5, 0.999; WGAN-GP: 1e-4, 0.0, 0.9;
     VAE: 1e-3, 0.9, 0.999).
@@ -63,6 +67,9 @@ class TrainConfig:
     steps_per_execution: int = 1
     mixed_precision: str = "off"
     devices: int = 1
+    eval_every: int | None = None
+    eval_metric: str = "kid"
+    eval_n: int = 1000
     num_samples: int = 64
     tfds_data_dir: str | None = None
     run_dir: str | None = None
@@ -93,6 +100,14 @@ class TrainConfig:
             raise UserInputError(
                 f"mixed precision {self.mixed_precision!r} is unknown; choose "
                 f"{', '.join(MIXED_PRECISION)}")
+        if self.eval_every is not None and int(self.eval_every) < 1:
+            raise UserInputError(f"eval_every must be at least 1, got {self.eval_every}")
+        if self.eval_metric not in SCORES:
+            raise UserInputError(
+                f"eval metric {self.eval_metric!r} is unknown; choose from "
+                f"{', '.join(SCORES)}")
+        if int(self.eval_n) < 2:
+            raise UserInputError(f"eval_n must be at least 2, got {self.eval_n}")
         if self.batch_size % self.devices:
             raise UserInputError(
                 f"batch size {self.batch_size} does not split evenly over {self.devices} "
@@ -243,6 +258,7 @@ def train(config, log=print, extra_callbacks=()):
             ImageGridCallback(os.path.join(out_dir, "samples"), os.path.join(out_dir, "logs"),
                               n=config.num_samples, seed=config.seed,
                               metadata={"keras_genart.run": os.path.abspath(run_dir)}),
+            *_evaluation_callbacks(config, data, out_dir),
             ResumableCheckpoint(os.path.join(out_dir, "checkpoints")),
             *extra_callbacks,
         ]
@@ -257,6 +273,26 @@ def train(config, log=print, extra_callbacks=()):
     if chief:
         log(f"saved {os.path.join(run_dir, MODEL_FILE)}")
     return model
+
+
+def _evaluation_callbacks(config, data, out_dir):
+    """`EvaluationCallback` and the best-model checkpoint, when `eval_every` asks for them."""
+    if not config.eval_every:
+        return []
+    from keras_genart.callbacks import BestModelCheckpoint, EvaluationCallback
+
+    if config.eval_n > data.num_images:
+        raise UserInputError(
+            f"--eval-n {config.eval_n} is more than the {data.num_images} training pictures; "
+            "lower it")
+    group, lower_is_better = SCORES[config.eval_metric]
+    return [
+        EvaluationCallback(data.images, config.eval_every,
+                           metrics=sorted({"fid", "kid", group}), n=config.eval_n,
+                           seed=config.seed, log_dir=os.path.join(out_dir, "logs")),
+        BestModelCheckpoint(os.path.join(out_dir, "best.keras"), f"val_{config.eval_metric}",
+                            "min" if lower_is_better else "max"),
+    ]
 
 
 def _load_checkpoint(path):

@@ -131,3 +131,53 @@ class _nothing:
 
     def __exit__(self, *exc):
         return False
+
+
+def test_evaluation_callback_feeds_logs_checkpoints_and_tensorboard(tmp_path):
+    from keras_genart.callbacks import BestModelCheckpoint, EvaluationCallback, read_events
+    from keras_genart.data import load_images, make_dataset
+    from keras_genart.models import build_model
+
+    data = load_images("builtin:mondrian:24", image_size=16)
+    model = build_model("dcgan", image_size=16, latent_dim=8, base_width=8, seed=0)
+    model.compile()
+    evaluation = EvaluationCallback(data, every_n_epochs=2, metrics=["kid", "pr"], n=12,
+                                    log_dir=str(tmp_path / "logs"))
+    best = BestModelCheckpoint(tmp_path / "best.keras", "val_kid", "min")
+    keras_best = keras.callbacks.ModelCheckpoint(tmp_path / "keras_best.keras",
+                                                 monitor="val_kid", mode="min",
+                                                 save_best_only=True)
+    history = model.fit(make_dataset(data, 4), epochs=4, steps_per_epoch=1, verbose=0,
+                        callbacks=[evaluation, best, keras_best])
+    # Epochs 2 and 4 were scored; the scores reached History and the checkpoints.
+    assert [h["epoch"] for h in evaluation.history] == [2, 4]
+    assert set(evaluation.history[0]) == {"epoch", "val_kid", "val_precision", "val_recall"}
+    assert len(history.history["val_kid"]) == 2
+    record = best.best()
+    assert record["monitor"] == "val_kid"
+    assert record["value"] == min(h["val_kid"] for h in evaluation.history)
+    assert (tmp_path / "best.keras").exists() and (tmp_path / "keras_best.keras").exists()
+    steps = [step for tag, step, _ in read_events(str(tmp_path / "logs"))
+             if tag == "epoch_val_kid"]
+    assert steps == [1, 3]
+    # A resumed run only replaces best.keras with a better model.
+    before = (tmp_path / "best.keras").stat().st_mtime_ns
+    best.set_model(model)
+    best.on_epoch_end(9, {"val_kid": record["value"] + 1.0})
+    assert (tmp_path / "best.keras").stat().st_mtime_ns == before
+    best.on_epoch_end(9, {"val_kid": record["value"] - 1.0})
+    assert best.best()["epoch"] == 10
+
+
+def test_train_with_eval_every_keeps_the_best_model(tmp_path):
+    run = tmp_path / "run"
+    assert main(["train", "dcgan", "--data", "builtin:mondrian:16", "--image-size", "16",
+                 "--batch-size", "4", "--epochs", "2", "--steps-per-epoch", "1",
+                 "--latent-dim", "8", "--base-width", "8", "--eval-every", "1",
+                 "--eval-n", "8", "--eval-metric", "coverage", "--run-dir", str(run),
+                 "--quiet"]) == 0
+    record = json.loads((run / "best.keras.json").read_text())
+    assert record["monitor"] == "val_coverage" and 0.0 <= record["value"] <= 1.0
+    state = json.loads((run / "checkpoints" / "state.json").read_text())
+    assert {"val_fid", "val_kid", "val_coverage"} <= set(state["logs"])
+    assert main(["train", "dcgan", "--eval-n", "1", "--dry-run"]) == 2
