@@ -20,8 +20,9 @@ $(VENV)/.installed-dev: setup.cfg pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/genart demo
 
-# The whole suite on TensorFlow, then the model, data, callback and CLI tests on JAX.
-JAX_TESTS := tests/test_models.py tests/test_data.py tests/test_callbacks.py tests/test_cli.py
+# The whole suite on TensorFlow, then the model, data, callback, CLI and evaluation tests on JAX.
+JAX_TESTS := tests/test_models.py tests/test_data.py tests/test_callbacks.py tests/test_cli.py \
+	tests/test_evaluate.py
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
