@@ -128,6 +128,8 @@ def build_parser():
     train.add_argument("--minibatch-std", type=_bool_or_auto, default="auto",
                        help="minibatch standard-deviation channel in the discriminator "
                             "(auto: on for dcgan, off for wgan-gp)")
+    train.add_argument("--packing", type=_positive_int, default=1,
+                       help="DCGAN: pictures the discriminator judges at once (PacGAN)")
     train.add_argument("--loss", choices=LOSS_CHOICES, default="non_saturating",
                        help="DCGAN adversarial loss")
     train.add_argument("--n-critic", type=_positive_int, default=5,
@@ -251,7 +253,7 @@ def _train_config(args):
         gp_weight=args.gp_weight, beta=args.beta, lr=args.lr, beta1=args.beta1,
         beta2=args.beta2, augment=args.augment, seed=args.seed,
         jit_compile=args.jit_compile, steps_per_execution=args.steps_per_execution,
-        mixed_precision=args.mixed_precision, devices=args.devices,
+        mixed_precision=args.mixed_precision, packing=args.packing, devices=args.devices,
         eval_every=args.eval_every, eval_metric=args.eval_metric, eval_n=args.eval_n,
         tfds_data_dir=args.tfds_data_dir, run_dir=args.run_dir,
         verbose=0 if args.quiet else 1,

@@ -66,6 +66,7 @@ class TrainConfig:
     jit_compile: bool | str = "auto"
     steps_per_execution: int = 1
     mixed_precision: str = "off"
+    packing: int = 1
     devices: int = 1
     eval_every: int | None = None
     eval_metric: str = "kid"
@@ -112,6 +113,10 @@ class TrainConfig:
             raise UserInputError(
                 f"batch size {self.batch_size} does not split evenly over {self.devices} "
                 "devices; choose a multiple of --devices")
+        if int(self.packing) < 1 or (self.batch_size // self.devices) % int(self.packing):
+            raise UserInputError(
+                f"packing {self.packing} must be at least 1 and divide the batch of each "
+                f"device ({self.batch_size // self.devices})")
         if self.run_dir is None:
             self.run_dir = os.path.join("runs", self.model)
 
@@ -137,7 +142,7 @@ def build_compiled_model(config):
         n_critic=config.n_critic, gp_weight=config.gp_weight, beta=config.beta,
         augmentation=config.augment, seed=config.seed,
         d_normalization=config.d_normalization, minibatch_std=config.minibatch_std,
-        mixed_precision=config.mixed_precision,
+        mixed_precision=config.mixed_precision, packing=config.packing,
     )
     optimizers = {}
     for name, default in model.default_optimizer_settings().items():

@@ -309,3 +309,23 @@ def test_auto_jit_measures_both_ways_before_a_long_cpu_fit(tiny_data, monkeypatc
     short.compile()
     short.fit(tiny_data, epochs=1, steps_per_epoch=1, verbose=0)
     assert not hasattr(short, "jit_compile_timings") and short.jit_compile is False
+
+
+def test_packing_judges_several_samples_at_once(tiny_data, tmp_path):
+    # PacGAN: the discriminator takes 2 pictures stacked along the channels.
+    model = run_model_checks(
+        lambda: build_model("dcgan", packing=2, seed=0, **TINY), tiny_data, tmp_path)
+    assert model.packing == 2 and model.discriminator.input.shape[-1] == 6
+    x = np.arange(4 * 2 * 2 * 3, dtype="float32").reshape(4, 2, 2, 3)
+    inputs = keras.Input((2, 2, 6))
+    probe = DCGAN(build_generator(16, 8, base_width=8),
+                  build_discriminator(16, base_width=8, channels=6), packing=2)
+    probe.discriminator = keras.Model(inputs, inputs)  # identity: see what it was given
+    packed = _np(probe._judge(ops.convert_to_tensor(x)))
+    # Consecutive samples share an input: [x0 | x1], [x2 | x3].
+    np.testing.assert_array_equal(packed, np.concatenate([x[[0, 2]], x[[1, 3]]], axis=-1))
+    with pytest.raises(UserInputError, match="wgan-gp does not pack"):
+        build_model("wgan-gp", packing=2, **TINY)
+    with pytest.raises(ValueError, match="with packing 2 it must take"):
+        DCGAN(build_generator(16, 8, base_width=8), build_discriminator(16, base_width=8),
+              packing=2)

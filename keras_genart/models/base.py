@@ -342,6 +342,12 @@ class AdversarialModel(GenerativeModel):
         latent_dim: int. Defaults to the generator's input size.
         augmentation: list of str. See `GenerativeModel`. Defaults to None.
         seed: int. Defaults to None.
+        packing: int. The discriminator judges `packing` samples at once,
+            concatenated along the last axis (PacGAN, Lin et al. 2018,
+            https://arxiv.org/abs/1712.04086): it then sees a lack of
+            variety, which fights mode collapse. Its input has `packing`
+            times the generator's channels; batches must be a multiple.
+            Defaults to 1 (no packing).
     """
 
     optimizer_names = ("g_optimizer", "d_optimizer")
@@ -350,22 +356,36 @@ class AdversarialModel(GenerativeModel):
     default_betas = (0.5, 0.999)
 
     def __init__(self, generator, discriminator, latent_dim=None, augmentation=None,
-                 seed=None, **kwargs):
+                 seed=None, packing=1, **kwargs):
         latent_dim = latent_dim or int(generator.input.shape[-1])
         if int(generator.input.shape[-1]) != latent_dim:
             raise ValueError(
                 f"generator takes latents of size {generator.input.shape[-1]}, "
                 f"not latent_dim={latent_dim}"
             )
-        if tuple(generator.output.shape[1:]) != tuple(discriminator.input.shape[1:]):
+        packing = int(packing)
+        if packing < 1:
+            raise ValueError(f"packing must be at least 1, got {packing}")
+        made = tuple(generator.output.shape[1:])
+        judged = made[:-1] + (made[-1] * packing,)
+        if judged != tuple(discriminator.input.shape[1:]):
             raise ValueError(
-                f"generator makes images of shape {generator.output.shape[1:]} but the "
-                f"discriminator takes {discriminator.input.shape[1:]}"
-            )
+                f"generator makes images of shape {made} but the discriminator takes "
+                f"{discriminator.input.shape[1:]}"
+                + (f" (with packing {packing} it must take {judged})" if packing > 1 else ""))
         super().__init__(latent_dim, augmentation=augmentation, seed=seed, **kwargs)
         self.generator = generator
         self.discriminator = discriminator
+        self.packing = packing
         self.built = True
+
+    def _judge(self, samples):
+        """Discriminator outputs for samples, packed `packing` at a time (PacGAN)."""
+        if self.packing > 1:
+            shape = tuple(samples.shape[1:])
+            grouped = ops.reshape(samples, (-1, self.packing) + shape)
+            samples = ops.concatenate([grouped[:, i] for i in range(self.packing)], axis=-1)
+        return self.discriminator(samples, training=True)
 
     def call(self, z, training=False):
         return self.generator(z, training=training)
@@ -375,7 +395,7 @@ class AdversarialModel(GenerativeModel):
         return network.trainable_variables
 
     def get_config(self):
-        return self._serialize_submodels(super().get_config())
+        return self._serialize_submodels({**super().get_config(), "packing": self.packing})
 
 
 def _with_loss_scaling(optimizer, float16):

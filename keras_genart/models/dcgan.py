@@ -22,6 +22,8 @@ class DCGAN(AdversarialModel):
             `"least_squares"`. Defaults to `"non_saturating"`.
         augmentation: list of str. Defaults to None.
         seed: int. Defaults to None.
+        packing: int. Samples the discriminator judges at once (PacGAN).
+            Defaults to 1.
 
     Example:
     >>> from keras_genart.networks import build_generator, build_discriminator
@@ -37,10 +39,11 @@ class DCGAN(AdversarialModel):
     loss_choices = ("non_saturating", "minimax", "hinge", "least_squares")
 
     def __init__(self, generator, discriminator, latent_dim=None,
-                 loss="non_saturating", augmentation=None, seed=None, **kwargs):
+                 loss="non_saturating", augmentation=None, seed=None, packing=1, **kwargs):
         if loss not in self.loss_choices:
             raise ValueError(f"DCGAN loss must be one of {self.loss_choices}, got {loss!r}")
-        super().__init__(generator, discriminator, latent_dim, augmentation, seed, **kwargs)
+        super().__init__(generator, discriminator, latent_dim, augmentation, seed,
+                         packing=packing, **kwargs)
         self.loss_kind = loss
         self._add_trackers("d_loss", "g_loss")
 
@@ -52,16 +55,14 @@ class DCGAN(AdversarialModel):
             fake = self.generator(self._normal((batch, self.latent_dim)), training=True)
             per_sample = losses.discriminator_loss(
                 self.loss_kind,
-                self.discriminator(real, training=True),
-                self.discriminator(self._augment(fake), training=True),
+                self._judge(real),
+                self._judge(self._augment(fake)),
             )
             return self._global_mean(per_sample), ops.mean(per_sample)
 
         def g_loss():
             fake = self.generator(self._normal((batch, self.latent_dim)), training=True)
-            per_sample = losses.generator_loss(
-                self.loss_kind, self.discriminator(self._augment(fake), training=True)
-            )
+            per_sample = losses.generator_loss(self.loss_kind, self._judge(self._augment(fake)))
             return self._global_mean(per_sample), ops.mean(per_sample)
 
         _, d_value = self._minimize("d_optimizer", d_loss)

@@ -9,7 +9,7 @@ from keras_genart.models import MIXED_PRECISION, MODEL_TYPES
 def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
                 max_width=512, blocks_per_stage=0, loss="non_saturating",
                 n_critic=5, gp_weight=10.0, beta=1.0, augmentation=None, seed=None,
-                d_normalization=None, minibatch_std=None, mixed_precision="off"):
+                d_normalization=None, minibatch_std=None, mixed_precision="off", packing=1):
     """Builds an untrained model with its networks.
 
     Args:
@@ -41,6 +41,8 @@ def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
             networks compute in that type with float32 weights; their
             outputs (images, logits) stay float32, and float16 training
             scales each optimizer's loss. Defaults to `"off"`.
+        packing: int. DCGAN's discriminator judges this many pictures at
+            once (PacGAN; fights mode collapse). Defaults to 1.
 
     Returns:
         A `DCGAN`, `WGANGP` or `VAE`.
@@ -73,6 +75,10 @@ def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
         raise UserInputError(
             "WGAN-GP's critic cannot use a minibatch standard-deviation channel (it mixes "
             "samples, and the gradient penalty is per sample); leave --minibatch-std off")
+    if int(packing) < 1 or (model_type != "dcgan" and int(packing) != 1):
+        raise UserInputError(
+            f"packing {packing}: DCGAN packs 1 or more pictures per discriminator input; "
+            f"{model_type} does not pack")
     policy = dtype_policy(mixed_precision)
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(policy)
@@ -81,7 +87,7 @@ def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
     try:
         return _build(model_type, image_size, latent_dim, base_width, max_width,
                       blocks_per_stage, loss, n_critic, gp_weight, beta, augmentation,
-                      seed, d_normalization, minibatch_std)
+                      seed, d_normalization, minibatch_std, int(packing))
     finally:
         keras.config.set_dtype_policy(previous)
 
@@ -97,7 +103,7 @@ def dtype_policy(mixed_precision):
 
 def _build(model_type, image_size, latent_dim, base_width, max_width, blocks_per_stage,
            loss, n_critic, gp_weight, beta, augmentation, seed, d_normalization,
-           minibatch_std):
+           minibatch_std, packing):
     from keras_genart import networks
     from keras_genart.models.dcgan import DCGAN
     from keras_genart.models.vae import VAE
@@ -113,9 +119,9 @@ def _build(model_type, image_size, latent_dim, base_width, max_width, blocks_per
     generator = networks.build_generator(latent_dim=latent_dim, **widths)
     if model_type == "dcgan":
         discriminator = networks.build_discriminator(
-            normalization=d_normalization or "spectral",
+            normalization=d_normalization or "spectral", channels=3 * packing,
             minibatch_std=True if minibatch_std is None else minibatch_std, **widths)
-        return DCGAN(generator, discriminator, loss=loss, **common)
+        return DCGAN(generator, discriminator, loss=loss, packing=packing, **common)
     critic = networks.build_discriminator(normalization=d_normalization or "layer",
                                           minibatch_std=bool(minibatch_std), name="critic",
                                           **widths)

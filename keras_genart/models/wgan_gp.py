@@ -52,6 +52,9 @@ class WGANGP(AdversarialModel):
                     "WGAN-GP's critic must not use a minibatch standard-deviation layer "
                     f"({layer.name!r}): it mixes the samples of a batch, and the gradient "
                     "penalty is per sample; build it with minibatch_std=False")
+        if int(kwargs.get("packing", 1)) != 1:
+            raise ValueError("WGAN-GP does not pack samples (its penalty is per sample); "
+                             "use packing with DCGAN")
         super().__init__(generator, discriminator, latent_dim, augmentation, seed, **kwargs)
         self.n_critic = int(n_critic)
         self.gp_weight = float(gp_weight)

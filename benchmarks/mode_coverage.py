@@ -1,0 +1,101 @@
+"""Mode coverage on the 2-D benchmarks of VEEGAN and PacGAN, through keras_genart's DCGAN.
+
+Data: a ring of 8 Gaussians on the unit circle (sigma 0.01) and a 5x5 grid at
+{-4, -2, 0, 2, 4}^2 (sigma 0.05), fresh samples every step. Networks: MLPs
+(4 x 400 ReLU generator from a 2-d latent, 4 x 400 LeakyReLU discriminator),
+trained with `keras_genart.models.DCGAN` (non-saturating loss) without and with
+packing (PacGAN4). After training, 2,500 samples: a sample is high quality
+within 3 sigma of its nearest mode; a mode is captured when it has a
+high-quality sample; reverse KL is KL(generated mode histogram || uniform).
+
+    python benchmarks/mode_coverage.py [--steps 4000] [--seeds 3]
+
+PacGAN's table for reference (Lin et al. 2018): GAN ring 6.3 modes / 98.2 %
+high quality, grid 17.3 / 94.8 %; PacGAN4 ring 7.8 / 95.9 %, grid 24.8 / 93.6 %.
+"""
+
+import argparse
+import os
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+DATASETS = {
+    "ring": (np.array([[np.cos(a), np.sin(a)] for a in np.arange(8) * 2 * np.pi / 8]), 0.01),
+    "grid": (np.array([[x, y] for x in range(-4, 5, 2) for y in range(-4, 5, 2)], float), 0.05),
+}
+
+
+def batches(name, batch, seed):
+    centres, sigma = DATASETS[name]
+    rng = np.random.default_rng(seed)
+    while True:
+        modes = rng.integers(0, len(centres), batch)
+        yield (centres[modes] + rng.standard_normal((batch, 2)) * sigma).astype("float32"),
+
+
+def mlp(inputs_dim, outputs, activation, name, width=400, depth=4):
+    import keras
+
+    x = inputs = keras.Input((inputs_dim,))
+    for i in range(depth):
+        x = keras.layers.Dense(width, name=f"{name}_dense{i}")(x)
+        x = keras.layers.Activation(activation)(x) if activation != "leaky" \
+            else keras.layers.LeakyReLU(0.2)(x)
+    return keras.Model(inputs, keras.layers.Dense(outputs, name=f"{name}_out")(x), name=name)
+
+
+def score(samples, name):
+    centres, sigma = DATASETS[name]
+    distances = np.linalg.norm(samples[:, None] - centres[None], axis=-1)
+    nearest = distances.argmin(axis=1)
+    good = distances[np.arange(len(samples)), nearest] <= 3 * sigma
+    counts = np.bincount(nearest[good], minlength=len(centres))
+    q = (counts + 1e-10) / max(1, counts.sum())
+    reverse_kl = float(np.sum(q * np.log(q * len(centres))))
+    return int((counts > 0).sum()), float(good.mean()), reverse_kl
+
+
+def run(name, packing, seed, steps, batch=100):
+    import keras
+
+    from keras_genart.models import DCGAN
+
+    keras.utils.set_random_seed(seed)
+    generator = mlp(2, 2, "relu", "generator")
+    discriminator = mlp(2 * packing, 1, "leaky", "discriminator")
+    model = DCGAN(generator, discriminator, packing=packing, seed=seed)
+    model.compile(g_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.5),
+                  d_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.5), jit_compile=False)
+    start = time.perf_counter()
+    model.fit(batches(name, batch * packing, seed), epochs=1, steps_per_epoch=steps, verbose=0,
+              shuffle=False)
+    seconds = time.perf_counter() - start
+    samples = model.generator.predict(
+        np.random.default_rng(seed + 1000).standard_normal((2500, 2)).astype("float32"),
+        verbose=0)
+    return (*score(samples, name), seconds)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=4000)
+    parser.add_argument("--seeds", type=int, default=3)
+    args = parser.parse_args()
+    print(f"{args.steps} steps, batch 100 (x packing), {args.seeds} seeds; "
+          f"modes / high-quality % / reverse KL, mean over seeds (per seed in brackets)")
+    for name in DATASETS:
+        for packing in (1, 4):
+            results = [run(name, packing, seed, args.steps) for seed in range(args.seeds)]
+            modes, quality, rkl, seconds = (list(v) for v in zip(*results))
+            label = "GAN" if packing == 1 else f"PacGAN{packing}"
+            print(f"{name:5s} {label:8s} modes {statistics.mean(modes):5.2f} {modes}  "
+                  f"HQ {100 * statistics.mean(quality):5.1f} %  rKL {statistics.mean(rkl):.3f}  "
+                  f"({statistics.mean(seconds):.0f} s a run)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
