@@ -120,11 +120,16 @@ def choose_jit_compile(model, x, fit_kwargs, log=print):
             # (_jit_to_measure is off now: these fits don't measure again).
             model.jit_compile = jit
             model.make_train_function(force=True)
-            model.fit(repeated(), epochs=1, steps_per_epoch=2, verbose=0)  # compile
+            model.fit(repeated(), epochs=1, steps_per_epoch=2, verbose=0,
+                      shuffle=False)  # trace and compile
             start = time.perf_counter()
-            model.fit(repeated(), epochs=1, steps_per_epoch=MEASURED_STEPS, verbose=0)
+            model.fit(repeated(), epochs=1, steps_per_epoch=MEASURED_STEPS, verbose=0,
+                      shuffle=False)
             timings[jit] = (time.perf_counter() - start) / MEASURED_STEPS
-        except Exception as e:  # a layer XLA cannot compile: graph mode
+        except Exception as e:
+            if not jit:  # graph mode itself fails: let the real fit say why
+                break
+            # A layer XLA cannot compile: graph mode.
             log(f"keras_genart: XLA did not compile this model ({type(e).__name__}); "
                 "training without it")
             break
