@@ -12,7 +12,7 @@ import sys
 from keras_genart._version import __version__
 from keras_genart.errors import ExportError, NonFiniteLossError, UserInputError
 from keras_genart.backend import SUPPORTED_BACKENDS
-from keras_genart.metrics.names import METRICS, SCORES
+from keras_genart.metrics.names import METRICS, SCORES, check_metrics
 from keras_genart.models import MIXED_PRECISION, MODEL_TYPES
 
 LOSS_CHOICES = ("non_saturating", "minimax", "hinge", "least_squares")
@@ -67,13 +67,10 @@ def _augment_list(text):
 
 
 def _metric_list(text):
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    bad = [n for n in names if n not in METRICS]
-    if bad or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown metric {', '.join(bad) or '(none)'}; choose from "
-            f"{', '.join(METRICS)} (comma-separated)")
-    return names
+    try:
+        return check_metrics(n.strip() for n in text.split(",") if n.strip())
+    except UserInputError as e:
+        raise argparse.ArgumentTypeError(f"{e} (comma-separated)") from e
 
 
 def _formats(text):

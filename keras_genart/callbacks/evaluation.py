@@ -46,7 +46,7 @@ class EvaluationCallback(keras.callbacks.Callback):
     def __init__(self, data, every_n_epochs=1, metrics=("fid", "kid"), n=1000,
                  features="random", seed=0, log_dir=None):
         super().__init__()
-        from keras_genart.metrics.report import check_metrics
+        from keras_genart.metrics.names import check_metrics
 
         images = getattr(data, "images", data)
         images = np.asarray(images)

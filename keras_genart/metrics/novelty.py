@@ -20,13 +20,16 @@ from keras_genart.metrics.neighbours import check_features, kth_neighbour_radii,
 COPY_RATIO = 1.0 / 3.0
 
 
-def memorization(generated, train, ratio=COPY_RATIO):
+def memorization(generated, train, ratio=COPY_RATIO, train_radii=None):
     """Nearest training neighbours of generated vectors, and which look copied.
 
     Args:
         generated: array `(n, d)`. Features of generated pictures.
         train: array `(m, d)`, m >= 2. Features of the training pictures.
         ratio: float. The ratio-test threshold. Defaults to 1/3.
+        train_radii: array `(m,)`. Each training vector's distance to its
+            nearest other one, when the caller has it already. Defaults to
+            None (computed here).
 
     Returns:
         dict: `nearest_index`, `nearest_distance`, `second_distance`,
@@ -43,7 +46,9 @@ def memorization(generated, train, ratio=COPY_RATIO):
     distances, indices = nearest(generated, train, k=2)
     d1, d2 = distances[:, 0], distances[:, 1]
     distance_ratio = d1 / np.maximum(d2, 1e-12)
-    own_radius = kth_neighbour_radii(train, 1)[indices[:, 0]]
+    if train_radii is None:
+        train_radii = kth_neighbour_radii(train, 1)
+    own_radius = train_radii[indices[:, 0]]
     authentic = d1 > own_radius
     copy = distance_ratio < ratio
     quantiles = (0, 5, 25, 50, 75, 95, 100)

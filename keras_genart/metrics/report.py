@@ -5,18 +5,10 @@ import time
 import numpy as np
 
 from keras_genart.errors import UserInputError
-from keras_genart.metrics.names import METRICS
+from keras_genart.metrics.names import METRICS, check_metrics
+from keras_genart.metrics.neighbours import nearest
 from keras_genart.metrics.novelty import copy_pairs_image, memorization, most_copied
 from keras_genart.metrics.scores import density_coverage, fid, kid, precision_recall
-
-def check_metrics(names):
-    names = list(dict.fromkeys(names))
-    unknown = [n for n in names if n not in METRICS]
-    if unknown or not names:
-        raise UserInputError(
-            f"unknown metric {', '.join(unknown) or '(none)'}; choose from {', '.join(METRICS)}")
-    return names
-
 
 def evaluate(generated, real, extractor, metrics=METRICS, train=None, pr_k=3, dc_k=5,
              kid_subsets=100, kid_subset_size=1000, seed=0, log=None):
@@ -71,17 +63,30 @@ def evaluate(generated, real, extractor, metrics=METRICS, train=None, pr_k=3, dc
         mean, std = timed("kid", lambda: kid(fake_features, real_features, kid_subsets,
                                              kid_subset_size, seed))
         scores["kid"], scores["kid_std"] = mean, std
+    # One pass over the real vectors' own neighbours serves precision/recall,
+    # density/coverage and (when the real set is the training set) novelty.
+    separate_train = "novelty" in metrics and train is not None and train is not real
+    ks = [k for k, wanted in ((pr_k, "pr" in metrics), (dc_k, "dc" in metrics),
+                              (1, "novelty" in metrics and not separate_train)) if wanted]
+    real_neighbours = None
+    if ks:
+        real_neighbours = timed("neighbours (real)", lambda: nearest(
+            real_features, real_features, k=max(ks), exclude_self=True)[0])
     if "pr" in metrics:
         scores["precision"], scores["recall"] = timed(
-            "precision/recall", lambda: precision_recall(fake_features, real_features, pr_k))
+            "precision/recall", lambda: precision_recall(
+                fake_features, real_features, pr_k, real_radii=real_neighbours[:, pr_k - 1]))
     if "dc" in metrics:
         scores["density"], scores["coverage"] = timed(
-            "density/coverage", lambda: density_coverage(fake_features, real_features, dc_k))
+            "density/coverage", lambda: density_coverage(
+                fake_features, real_features, dc_k, real_radii=real_neighbours[:, dc_k - 1]))
     copies, train_features = None, real_features
     if "novelty" in metrics:
-        if train is not None and train is not real:
+        train_radii = None if separate_train else real_neighbours[:, 0]
+        if separate_train:
             train_features = timed("features (training set)", lambda: extractor(train))
-        copies = timed("novelty", lambda: memorization(fake_features, train_features))
+        copies = timed("novelty", lambda: memorization(fake_features, train_features,
+                                                        train_radii=train_radii))
         scores["copy_share"] = copies["copy_share"]
         scores["authenticity"] = copies["authenticity"]
         scores["nearest_distance_quantiles"] = copies["distance_quantiles"]

@@ -92,7 +92,7 @@ def kid(generated, real, num_subsets=100, subset_size=1000, seed=0):
     return float(values.mean()), float(values.std())
 
 
-def precision_recall(generated, real, k=3):
+def precision_recall(generated, real, k=3, real_radii=None):
     """Improved precision and recall, Kynkaanniemi et al. 2019 (https://arxiv.org/abs/1904.06991).
 
     Precision: the share of generated vectors inside the real manifold (the
@@ -100,18 +100,24 @@ def precision_recall(generated, real, k=3):
     neighbour); recall: the share of real vectors inside the generated
     manifold, built the same way.
 
+    Args:
+        real_radii: array `(m,)`. Each real vector's distance to its k-th
+            nearest other real vector, when the caller has it already.
+            Defaults to None (computed here).
+
     Returns:
         `(precision, recall)`.
     """
     generated, real = check_features(generated, "generated"), check_features(real, "real")
-    real_radii = kth_neighbour_radii(real, k)
+    if real_radii is None:
+        real_radii = kth_neighbour_radii(real, k)
     fake_radii = kth_neighbour_radii(generated, k)
     precision = float(np.mean(count_within(generated, real, real_radii) > 0))
     recall = float(np.mean(count_within(real, generated, fake_radii) > 0))
     return precision, recall
 
 
-def density_coverage(generated, real, k=5):
+def density_coverage(generated, real, k=5, real_radii=None):
     """Density and coverage, Naeem et al. 2020 (https://arxiv.org/abs/2002.09797).
 
     With `B_i` the ball around real vector i reaching its k-th nearest real
@@ -119,11 +125,15 @@ def density_coverage(generated, real, k=5):
     (about 1 when the generated set is distributed like the real one);
     coverage = the share of real balls holding at least one generated vector.
 
+    Args:
+        real_radii: array `(m,)`. The real vectors' k-th neighbour
+            distances, when the caller has them already. Defaults to None.
+
     Returns:
         `(density, coverage)`.
     """
     generated, real = check_features(generated, "generated"), check_features(real, "real")
-    radii = kth_neighbour_radii(real, k)
+    radii = kth_neighbour_radii(real, k) if real_radii is None else real_radii
     density = float(count_within(generated, real, radii).sum() / (k * len(generated)))
     # A real ball holds a generated vector when its nearest generated one is inside.
     nearest_generated, _ = nearest(real, generated, k=1)
