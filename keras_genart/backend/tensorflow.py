@@ -148,24 +148,25 @@ def choose_jit_compile(model, x, fit_kwargs, log=print):
     return x
 
 
-def multi_worker():
-    """True when `TF_CONFIG` names a cluster of more than one task."""
+def _tf_config():
     import json
     import os
 
-    config = json.loads(os.environ.get("TF_CONFIG") or "{}")
-    return sum(len(tasks) for tasks in config.get("cluster", {}).values()) > 1
+    return json.loads(os.environ.get("TF_CONFIG") or "{}")
+
+
+def multi_worker():
+    """True when `TF_CONFIG` names a cluster of more than one task."""
+    return sum(len(tasks) for tasks in _tf_config().get("cluster", {}).values()) > 1
 
 
 def is_chief():
     """Whether this process writes the run's files (worker 0, or a task named chief)."""
-    import json
-    import os
-
-    task = json.loads(os.environ.get("TF_CONFIG") or "{}").get("task", {})
+    config = _tf_config()
+    task = config.get("task", {})
     return task.get("type", "chief") == "chief" or (
         task.get("type") == "worker" and int(task.get("index", 0)) == 0
-        and "chief" not in json.loads(os.environ["TF_CONFIG"]).get("cluster", {}))
+        and "chief" not in config.get("cluster", {}))
 
 
 def process_shard():
