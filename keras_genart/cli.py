@@ -12,7 +12,7 @@ import sys
 from keras_genart._version import __version__
 from keras_genart.errors import ExportError, NonFiniteLossError, UserInputError
 from keras_genart.backend import SUPPORTED_BACKENDS
-from keras_genart.metrics.names import METRICS, SCORES, check_metrics
+from keras_genart.metrics.names import FEATURE_METRICS, METRICS, SCORES, check_metrics
 from keras_genart.models import MIXED_PRECISION, MODEL_TYPES
 
 LOSS_CHOICES = ("non_saturating", "minimax", "hinge", "least_squares")
@@ -218,11 +218,18 @@ def build_parser():
     evaluate.add_argument("--image-size", type=_image_size, default=None,
                           help="size of --generated pictures (default: 32; models use theirs)")
     evaluate.add_argument("--features", default="random",
-                          help="feature extractor: random, inception or a .keras file")
+                          help="feature extractor: random, inception, classifier (the built-in "
+                          "style classifier) or a .keras file")
     evaluate.add_argument("--feature-weights", default=None, metavar="PATH",
-                          help="InceptionV3 no-top weights (default: Keras' cache)")
-    evaluate.add_argument("--metrics", type=_metric_list, default=list(METRICS),
-                          help="comma-separated: " + ", ".join(METRICS))
+                          help="InceptionV3 no-top weights (default: Keras' cache), or the "
+                          "classifier's .npz (default: the one shipped)")
+    evaluate.add_argument("--metrics", type=_metric_list, default=None,
+                          help="comma-separated, from " + ", ".join(METRICS) + " (default: all "
+                          "but classes; classes too for builtin: data or with --classifier)")
+    evaluate.add_argument("--classifier", default=None, metavar="style|MODEL.keras",
+                          help="for the classes metric: the built-in style classifier, or a "
+                          ".keras model giving the data's class scores (default: style for "
+                          "builtin: data)")
     evaluate.add_argument("--seed", type=_non_negative_int, default=0,
                           help="latents, real-picture subset and KID subsets")
     evaluate.add_argument("--tfds-data-dir", default=None)
@@ -338,6 +345,27 @@ def cmd_serve(args):
     return 0
 
 
+def _classifier_for(spec, builtin, real_classes):
+    """The classifier of the classes metric, and the real pictures' labels in its classes."""
+    import numpy as np
+
+    from keras_genart.metrics.classifier import get_classifier
+
+    if spec is None and not builtin:
+        raise UserInputError("the classes metric needs --classifier MODEL.keras for data that "
+                             "is not builtin: (the style classifier knows the built-in styles "
+                             "only)")
+    names = real_classes[1] if real_classes else None
+    classifier = get_classifier(spec or "style", names)
+    if real_classes is None:
+        return classifier, None
+    labels, names = real_classes
+    if not set(names) <= set(classifier.class_names):
+        return classifier, None  # the data's classes are not the classifier's: no accuracy
+    index = {n: i for i, n in enumerate(classifier.class_names)}
+    return classifier, np.array([index[names[k]] for k in labels])
+
+
 def cmd_evaluate(args):
     from keras_genart import imaging
     from keras_genart.metrics.features import get_extractor
@@ -347,14 +375,25 @@ def cmd_evaluate(args):
     print("making the pictures to judge ...")
     generated, made_by = generated_pictures(args.model_path, args.generated, n=args.n,
                                             seed=args.seed, image_size=args.image_size)
-    real, train, real_info = real_pictures(args.data, generated.shape[1], min(args.n, len(generated))
-                                    if args.generated else args.n, seed=args.seed,
-                                    tfds_data_dir=args.tfds_data_dir)
-    extractor = get_extractor(args.features, weights=args.feature_weights, seed=0)
+    real, train, real_info, real_classes = real_pictures(
+        args.data, generated.shape[1], min(args.n, len(generated)) if args.generated else args.n,
+        seed=args.seed, tfds_data_dir=args.tfds_data_dir)
+    metrics = args.metrics
+    builtin = args.data.startswith("builtin:")
+    if metrics is None:
+        metrics = list(FEATURE_METRICS) + (["classes"] if builtin or args.classifier else [])
+    classifier, real_labels = None, None
+    if "classes" in metrics:
+        classifier, real_labels = _classifier_for(args.classifier, builtin, real_classes)
+    extractor = None
+    if set(metrics) - {"classes"}:
+        extractor = get_extractor(args.features, weights=args.feature_weights, seed=0)
     print(f"scoring {len(generated)} generated against {len(real)} real pictures "
-          f"({extractor.identity['name']} features):")
-    report, extras = evaluate(generated, real, extractor, metrics=args.metrics, train=train,
-                              seed=args.seed, log=print)
+          f"({extractor.identity['name'] if extractor else 'no'} features"
+          f"{', classes' if classifier else ''}):")
+    report, extras = evaluate(generated, real, extractor, metrics=metrics, train=train,
+                              seed=args.seed, log=print, classifier=classifier,
+                              real_labels=real_labels)
     report["generated"], report["real"] = made_by, real_info
     report["keras_genart"] = __version__
     out_dir = os.path.dirname(os.path.abspath(args.out))
@@ -367,6 +406,10 @@ def cmd_evaluate(args):
     scores = report["scores"]
     shown = {k: round(v, 4) for k, v in scores.items() if isinstance(v, float)}
     print(f"scores: {shown}")
+    if "class_share" in scores:
+        print("class share (generated / real): " + ", ".join(
+            f"{name} {share:.3f}/{scores['real_class_share'][name]:.3f}"
+            for name, share in scores["class_share"].items()))
     print(f"wrote {args.out} and {picture}")
     return 0
 

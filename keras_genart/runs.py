@@ -107,6 +107,10 @@ class TrainConfig:
             raise UserInputError(
                 f"eval metric {self.eval_metric!r} is unknown; choose from "
                 f"{', '.join(SCORES)}")
+        if SCORES[self.eval_metric][0] == "classes" and not str(self.data).startswith("builtin:"):
+            raise UserInputError(
+                f"eval metric {self.eval_metric} uses the built-in style classifier, which "
+                "knows only builtin: data; choose another")
         if int(self.eval_n) < 2:
             raise UserInputError(f"eval_n must be at least 2, got {self.eval_n}")
         if self.batch_size % self.devices:

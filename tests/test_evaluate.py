@@ -16,7 +16,7 @@ from keras_genart.metrics.features import (
     RandomFeatures,
     get_extractor,
 )
-from keras_genart.metrics.report import evaluate
+from keras_genart.metrics.report import evaluate, report_picture
 
 PICTURES = np.random.default_rng(0).integers(0, 256, (12, 16, 16, 3), dtype=np.uint8)
 
@@ -191,3 +191,126 @@ def test_train_with_eval_every_keeps_the_best_model(tmp_path):
     state = json.loads((run / "checkpoints" / "state.json").read_text())
     assert {"val_fid", "val_kid", "val_coverage"} <= set(state["logs"])
     assert main(["train", "dcgan", "--eval-n", "1", "--dry-run"]) == 2
+
+
+# --- the style classifier and class coverage ---------------------------------------------
+
+def test_shipped_style_classifier_knows_the_styles_at_every_size():
+    from keras_genart.data.builtin_art import make_art
+    from keras_genart.metrics.classifier import StyleClassifier
+
+    classifier = StyleClassifier()
+    assert classifier.class_names == ["bauhaus", "kandinsky", "mondrian", "op_art", "suprematism"]
+    assert classifier.identity["held_out_accuracy"] >= 0.95
+    for size in (16, 32):  # pictures it has not seen (another seed), resized to 32 px
+        images, labels, _ = make_art("abstract", 60, image_size=size, seed=4242)
+        probs = classifier.classify(images)
+        assert probs.shape == (60, 5)
+        np.testing.assert_allclose(probs.sum(1), 1.0, rtol=1e-6)
+        assert (probs.argmax(1) == labels).mean() >= 0.9
+    features = get_extractor("classifier")(images)
+    assert features.shape == (60, 128) and np.isfinite(features).all()
+
+
+def test_class_coverage_worked_by_hand():
+    from keras_genart.metrics.classifier import class_coverage
+
+    eye = np.eye(3)
+    real = eye[[0, 0, 1, 1, 2, 2, 2, 2]]             # shares 1/4, 1/4, 1/2
+    generated = eye[[0, 0, 0, 0, 0, 0, 1, 2]]        # shares 3/4, 1/8, 1/8
+    result = class_coverage(generated, real, ["a", "b", "c"], real_labels=[0, 0, 1, 1, 2, 2, 2, 0])
+    assert result["class_share"] == {"a": 0.75, "b": 0.125, "c": 0.125}
+    assert result["real_class_share"] == {"a": 0.25, "b": 0.25, "c": 0.5}
+    assert result["class_tv"] == pytest.approx(0.5)        # (0.5 + 0.125 + 0.375) / 2
+    assert result["rarest_class_ratio"] == pytest.approx(0.25)  # c: 1/8 of 1/2
+    assert result["classes_covered"] == 3 and result["classes_present"] == 3
+    assert result["classifier_accuracy"] == pytest.approx(7 / 8)
+    only_a = class_coverage(eye[[0, 0]], real, ["a", "b", "c"])
+    assert only_a["classes_covered"] == 1 and only_a["rarest_class_ratio"] == 0.0
+    assert only_a["class_tv"] == pytest.approx(0.75)
+    with pytest.raises(UserInputError, match=r"generated class scores must be \(n, 3\)"):
+        class_coverage(np.ones((2, 4)), real, ["a", "b", "c"])
+
+
+def test_evaluate_classes_finds_a_missing_style():
+    from keras_genart.data.builtin_art import make_art
+    from keras_genart.metrics.classifier import StyleClassifier
+
+    real, labels, _ = make_art("abstract", 40, image_size=16, seed=5)
+    mondrian_only, _, _ = make_art("mondrian", 20, image_size=16, seed=6)
+    report, extras = evaluate(mondrian_only, real, None, metrics=["classes"],
+                              classifier=StyleClassifier(), real_labels=labels)
+    scores = report["scores"]
+    assert scores["class_share"]["mondrian"] >= 0.9 and scores["classes_covered"] == 1
+    assert scores["rarest_class_ratio"] == 0.0 and scores["classifier_accuracy"] >= 0.9
+    assert report["classifier"]["name"] == "classifier" and report["features"] is None
+    picture = report_picture(mondrian_only, real, extras)
+    assert picture.shape[0] >= 5 * 16  # one row per class
+    with pytest.raises(UserInputError, match="classes metric needs a classifier"):
+        evaluate(mondrian_only, real, None, metrics=["classes"])
+    with pytest.raises(UserInputError, match="need a feature extractor"):
+        evaluate(mondrian_only, real, None, metrics=["fid", "classes"],
+                 classifier=StyleClassifier())
+
+
+def test_style_classifier_is_made_by_its_own_training_code(tmp_path):
+    from keras_genart.metrics.classifier import StyleClassifier, train_style_classifier
+
+    path = tmp_path / "c.npz"
+    accuracy = train_style_classifier(str(path), num_images=30, epochs=1, log=None)
+    classifier = StyleClassifier(str(path))
+    assert classifier.identity["held_out_accuracy"] == pytest.approx(accuracy, abs=1e-4)
+    assert classifier.classify(PICTURES).shape == (12, 5)
+    (tmp_path / "bad.npz").write_bytes(b"not a file")
+    with pytest.raises(UserInputError, match="is not a style classifier file"):
+        StyleClassifier(str(tmp_path / "bad.npz"))
+    with pytest.raises(UserInputError, match="python -m keras_genart.metrics.classifier"):
+        StyleClassifier(str(tmp_path / "missing.npz"))
+
+
+def test_a_users_keras_classifier_for_folder_data(tmp_path, capsys):
+    # Class folders (not builtin:) scored with the user's own classifier.
+    data = tmp_path / "data"
+    for name, colour in (("red", (220, 20, 20)), ("blue", (20, 20, 220))):
+        (data / name).mkdir(parents=True)
+        for i in range(6):
+            Image.new("RGB", (16, 16), colour).save(data / name / f"{i}.png")
+    inputs = keras.Input((16, 16, 3))
+    pooled = keras.layers.GlobalAveragePooling2D()(inputs)
+    # Scores: blue minus red, red minus blue -> class folders sort as (blue, red).
+    head = keras.layers.Dense(2, use_bias=False)
+    model = keras.Model(inputs, head(pooled))
+    head.set_weights([np.array([[-1, 1], [0, 0], [1, -1]], np.float32)])
+    model.save(tmp_path / "clf.keras")
+    generated = tmp_path / "generated"
+    generated.mkdir()
+    for i in range(8):
+        Image.new("RGB", (16, 16), (200, 30, 30)).save(generated / f"{i}.png")
+    out = tmp_path / "r.json"
+    args = ["evaluate", "--generated", str(generated), "--image-size", "16", "--data",
+            str(data), "--out", str(out)]
+    assert main([*args, "--metrics", "classes"]) == 2
+    assert "needs --classifier MODEL.keras" in capsys.readouterr().err
+    assert main([*args, "--classifier", str(tmp_path / "clf.keras")]) == 0
+    scores = json.loads(out.read_text())["scores"]
+    assert scores["class_share"] == {"blue": 0.0, "red": 1.0}
+    assert scores["classifier_accuracy"] == 1.0 and scores["classes_covered"] == 1
+    assert "fid" in scores  # the default metrics, and classes because a classifier was given
+    capsys.readouterr()
+
+
+def test_evaluation_callback_logs_class_coverage(tmp_path):
+    from keras_genart.callbacks import EvaluationCallback
+    from keras_genart.data import load_images, make_dataset
+    from keras_genart.models import build_model
+
+    data = load_images("builtin:abstract:20", image_size=16)
+    model = build_model("dcgan", image_size=16, latent_dim=8, base_width=8, seed=0)
+    model.compile()
+    evaluation = EvaluationCallback(data, metrics=["classes"], n=10)
+    history = model.fit(make_dataset(data, 4), epochs=1, steps_per_epoch=1, verbose=0,
+                        callbacks=[evaluation])
+    assert set(evaluation.history[0]) == {"epoch", "val_class_tv", "val_rarest_class_ratio"}
+    assert 0.0 <= history.history["val_class_tv"][0] <= 1.0
+    assert main(["train", "dcgan", "--data", str(tmp_path), "--eval-every", "1",
+                 "--eval-metric", "class_tv", "--dry-run"]) == 2

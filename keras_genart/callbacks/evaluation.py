@@ -15,7 +15,8 @@ from keras_genart.imaging import atomic_write_bytes
 LOGGED = {"fid": ("val_fid", "min"), "kid": ("val_kid", "min"),
           "precision": ("val_precision", "max"), "recall": ("val_recall", "max"),
           "density": ("val_density", "max"), "coverage": ("val_coverage", "max"),
-          "copy_share": ("val_copy_share", "min")}
+          "copy_share": ("val_copy_share", "min"), "class_tv": ("val_class_tv", "min"),
+          "rarest_class_ratio": ("val_rarest_class_ratio", "max")}
 
 
 class EvaluationCallback(keras.callbacks.Callback):
@@ -25,7 +26,8 @@ class EvaluationCallback(keras.callbacks.Callback):
     latents, scores them (`keras_genart.metrics.evaluate`) against `n` real
     pictures whose features are computed once, and adds `val_fid`, `val_kid`,
     `val_precision`, `val_recall`, `val_density`, `val_coverage` and
-    `val_copy_share` (those the metrics give) to the epoch's `logs`, so that
+    `val_copy_share` (and with `classes`, `val_class_tv` and
+    `val_rarest_class_ratio`; those the metrics give) to the epoch's `logs`, so that
     `keras.callbacks.ModelCheckpoint(monitor="val_kid", mode="min")`,
     `EarlyStopping` and `History` see them; with `log_dir`, also to
     TensorBoard at the epoch's step. Put it before the callbacks that read
@@ -41,10 +43,12 @@ class EvaluationCallback(keras.callbacks.Callback):
             `random`.
         seed: int. Latents and the real subset. Defaults to 0.
         log_dir: str. TensorBoard folder. Defaults to None.
+        classifier: str. For `classes`: `style` (the built-in style
+            classifier) or a `.keras` path. Defaults to `style`.
     """
 
     def __init__(self, data, every_n_epochs=1, metrics=("fid", "kid"), n=1000,
-                 features="random", seed=0, log_dir=None):
+                 features="random", seed=0, log_dir=None, classifier="style"):
         super().__init__()
         from keras_genart.metrics.names import check_metrics
 
@@ -60,15 +64,20 @@ class EvaluationCallback(keras.callbacks.Callback):
         self.every = max(1, int(every_n_epochs))
         self.metrics = check_metrics(metrics)
         self.features, self.seed, self.log_dir = features, int(seed), log_dir
-        self._extractor = self._writer = None
+        self.classifier = classifier
+        self._extractor = self._writer = self._classifier = None
         self.history = []
 
     def on_train_begin(self, logs=None):
         from keras_genart.metrics.features import get_extractor
 
-        if self._extractor is None:
+        if self._extractor is None and set(self.metrics) - {"classes"}:
             self._extractor = _CachedFeatures(get_extractor(self.features, seed=0),
                                               (self.real, self.train))
+        if self._classifier is None and "classes" in self.metrics:
+            from keras_genart.metrics.classifier import get_classifier
+
+            self._classifier = get_classifier(self.classifier)
         if self.log_dir and self._writer is None:
             self._writer = SummaryWriter(os.path.join(self.log_dir, "train"))
 
@@ -84,7 +93,8 @@ class EvaluationCallback(keras.callbacks.Callback):
                 f"the model makes {generated.shape[1]} px pictures, the evaluation data are "
                 f"{self.real.shape[1]} px; load the data at the model's size")
         report, _ = evaluate(generated, self.real, self._extractor, self.metrics,
-                             train=self.train, kid_subset_size=min(1000, self.n), seed=self.seed)
+                             train=self.train, kid_subset_size=min(1000, self.n), seed=self.seed,
+                             classifier=self._classifier)
         values = {LOGGED[k][0]: v for k, v in report["scores"].items() if k in LOGGED}
         if logs is not None:
             logs.update(values)

@@ -26,6 +26,10 @@ _LAZY = {
     "RandomFeatures": "keras_genart.metrics.features",
     "InceptionFeatures": "keras_genart.metrics.features",
     "KerasModelFeatures": "keras_genart.metrics.features",
+    "StyleClassifier": "keras_genart.metrics.classifier",
+    "KerasClassifier": "keras_genart.metrics.classifier",
+    "get_classifier": "keras_genart.metrics.classifier",
+    "class_coverage": "keras_genart.metrics.classifier",
 }
 
 __all__ = ["METRICS", *sorted(_LAZY)]

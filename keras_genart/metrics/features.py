@@ -7,6 +7,8 @@
 - `inception`: Keras' InceptionV3 pool features (2048-d, 299 px) with
   ImageNet weights from a local file or Keras' cache. Scores from it are
   *not* the published FID protocol, which uses the 2015 TF Inception graph.
+- `classifier`: the built-in style classifier's 128-d features
+  (`keras_genart.metrics.classifier`), a domain feature space for `builtin:` data.
 - a `.keras` file: any user model that maps pictures to vectors.
 
 Each extractor is called on pictures `(n, h, w, 3)` (uint8, or floats in
@@ -184,12 +186,20 @@ class KerasModelFeatures(_KerasExtractor):
 
 
 def get_extractor(spec="random", weights=None, seed=0):
-    """An extractor by name (`random`, `inception`) or from a `.keras` path."""
+    """An extractor by name (`random`, `inception`, `classifier`) or from a `.keras` path.
+
+    `weights` is Inception's weights file, or the classifier's `.npz`.
+    """
     if spec == "random":
         return RandomFeatures(seed)
     if spec == "inception":
         return InceptionFeatures(weights)
+    if spec == "classifier":
+        from keras_genart.metrics.classifier import StyleClassifier
+
+        return StyleClassifier(weights)
     if isinstance(spec, str) and spec.endswith(".keras"):
         return KerasModelFeatures(spec)
     raise UserInputError(
-        f"unknown feature extractor {spec!r}; choose random, inception or a .keras file")
+        f"unknown feature extractor {spec!r}; choose random, inception, classifier or a "
+        ".keras file")

@@ -50,10 +50,11 @@ def generated_pictures(model=None, folder=None, n=5000, seed=0, image_size=None)
 
 
 def real_pictures(source, image_size, n, seed=0, tfds_data_dir=None):
-    """`(n real pictures, all pictures, description)`, uint8 at `image_size`.
+    """`(n real pictures, all pictures, description, classes)`, uint8 at `image_size`.
 
     The n are a seeded random subset (all of them when the source has n);
-    all pictures serve the novelty check.
+    all pictures serve the novelty check. `classes` is `(labels of the n,
+    class names)`, or None when the source has no classes.
     """
     from keras_genart.data import load_images
 
@@ -66,5 +67,7 @@ def real_pictures(source, image_size, n, seed=0, tfds_data_dir=None):
             f"--n {n} is more than the {data.num_images} pictures of {source!r}; pass "
             f"--n {data.num_images} or less (or more data)")
     chosen = np.sort(np.random.default_rng(seed).choice(data.num_images, n, replace=False))
+    classes = None if data.labels is None or not data.class_names else (
+        np.asarray(data.labels)[chosen], list(data.class_names))
     return data.images[chosen], data.images, {"source": source, "pictures": data.num_images,
-                                              "used": n}
+                                              "used": n}, classes
