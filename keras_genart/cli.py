@@ -204,7 +204,8 @@ def build_parser():
                        help="onnxruntime threads per model (default: onnxruntime's)")
 
     evaluate = sub.add_parser(
-        "evaluate", help="score generated pictures against real ones (FID, KID, PR, DC, novelty)",
+        "evaluate",
+        help="score generated pictures against real ones (FID, KID, PR, DC, novelty, classes)",
         formatter_class=fmt)
     evaluate.add_argument("model_path", nargs="?", default=None,
                           metavar="RUN_DIR|MODEL.keras|EXPORTED_VERSION",
