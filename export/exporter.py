@@ -21,8 +21,8 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 def next_version(model_dir):
     """One more than the highest numeric version folder (1 when there is none)."""
-    versions = [int(n) for n in os.listdir(model_dir) if n.isdigit()] if os.path.isdir(
-        model_dir) else []
+    names = os.listdir(model_dir) if os.path.isdir(model_dir) else []
+    versions = [int(n) for n in names if n.isascii() and n.isdigit()]
     return max(versions, default=0) + 1
 
 

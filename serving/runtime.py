@@ -19,9 +19,10 @@ def find_versions(model_dir):
         return []
     versions = []
     for entry in os.scandir(model_dir):
-        if entry.name.isdigit() and entry.is_dir() and os.path.exists(
-                os.path.join(entry.path, METADATA_FILE)) and os.path.exists(
-                os.path.join(entry.path, "model.onnx")):
+        # ASCII digits only: "²".isdigit() is true, but int("²") fails.
+        numbered = entry.name.isascii() and entry.name.isdigit() and len(entry.name) <= 18
+        if numbered and entry.is_dir() and all(
+                os.path.exists(os.path.join(entry.path, f)) for f in (METADATA_FILE, "model.onnx")):
             versions.append(int(entry.name))
     return sorted(versions)
 

@@ -27,16 +27,27 @@ from keras_genart.serving.runtime import Generator, find_versions
 log = logging.getLogger("keras_genart.serving")
 
 SIGNATURES = ("serving_default", "render")
+
+# The deepest JSON a request may nest: a valid predict body nests 4 levels
+# ({"instances": [{"z": [...]}]}). Checked before parsing, so that a body of
+# thousands of `[` costs one pass over its bytes, not a parser recursion.
+MAX_JSON_DEPTH = 32
+_DEPTH_STEP = np.zeros(256, np.int32)
+_DEPTH_STEP[[ord("["), ord("{")]] = 1
+_DEPTH_STEP[[ord("]"), ord("}")]] = -1
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+_VERSION = re.compile(r"[0-9]{1,18}")  # versions, Content-Length: ASCII digits only
 _PATH = re.compile(
     r"^(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?"
     r"(?:(?P<meta>/metadata)|:(?P<verb>[A-Za-z]+))?$")
 
 
 class ApiError(Exception):
-    def __init__(self, status, message):
+    def __init__(self, status, message, headers=None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers
 
 
 class ModelRepository:
@@ -106,7 +117,7 @@ class ModelRepository:
         """The Generator of a version, or of the latest one that loads."""
         versions = self.versions(name)
         if version is not None:
-            if not str(version).isdigit() or int(version) not in versions:
+            if not _VERSION.fullmatch(str(version)) or int(version) not in versions:
                 raise ApiError(404, f"Servable not found for request: Specific({name}, "
                                     f"{version}); versions present: "
                                     f"{', '.join(map(str, versions))}")
@@ -138,6 +149,25 @@ def _signature_defs(generator):
             "method_name": "tensorflow/serving/predict",
             "outputs": {"images_bytes": tensor("images_bytes", "DT_STRING", [-1])}},
     }
+
+
+def _json_depth(body):
+    """The deepest bracket nesting of a body (brackets inside strings count too:
+    no valid request has any)."""
+    if not body:
+        return 0
+    return int(np.cumsum(_DEPTH_STEP[np.frombuffer(body, np.uint8)]).max(initial=0))
+
+
+def _parse_json(body):
+    depth = _json_depth(body)
+    if depth > MAX_JSON_DEPTH:
+        raise ApiError(400, f"request body nests JSON {depth} levels deep; the limit is "
+                            f"{MAX_JSON_DEPTH}")
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+        raise ApiError(400, f"malformed JSON in request body: {e}") from e
 
 
 def _parse_latents(body, latent_dim, max_batch):
@@ -178,9 +208,10 @@ def _parse_latents(body, latent_dim, max_batch):
     if z.ndim != 2 or z.shape[0] < 1 or z.shape[1] != latent_dim:
         raise ApiError(400, f"'z' must have shape [batch, {latent_dim}] with batch >= 1, got "
                             f"{list(z.shape)}")
+    if not (np.abs(z) <= FLOAT32_MAX).all():  # also false for NaN
+        raise ApiError(400, "'z' holds NaN, Infinity or a number beyond float32's range "
+                            f"(|z| <= {FLOAT32_MAX:.8g}); latents must be finite float32 numbers")
     z = z.astype(np.float32)
-    if not np.isfinite(z).all():
-        raise ApiError(400, "'z' holds NaN or Infinity; latents must be finite numbers")
     return z, row
 
 
@@ -203,12 +234,15 @@ def create_app(model_root, max_batch=64, max_body_bytes=1 << 20, max_sample=64,
     if not os.path.isdir(model_root):
         raise FileNotFoundError(f"model base folder '{model_root}' does not exist")
     repo = ModelRepository(model_root, threads=threads)
-    app = FastAPI(title="keras_genart serving", version="1",
-                  description="TensorFlow Serving's REST API for keras_genart generators")
+    # FastAPI's own document would describe one catch-all route; ours
+    # describes the real contract (serving/openapi.py). Its /docs page loads
+    # from a CDN, which a server without internet cannot reach: left out.
+    app = FastAPI(title="keras_genart serving", version="1", openapi_url=None, docs_url=None,
+                  redoc_url=None)
     app.state.repository = repo
 
-    def error(status, message):
-        return JSONResponse({"error": message}, status_code=status)
+    def error(status, message, headers=None):
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
 
     def json_bytes(payload, version):
         return Response(json.dumps(payload, separators=(",", ":")).encode(),
@@ -230,16 +264,28 @@ def create_app(model_root, max_batch=64, max_body_bytes=1 << 20, max_sample=64,
 
     @app.exception_handler(ApiError)
     async def api_error(request, exc):
-        return error(exc.status, exc.message)
+        return error(exc.status, exc.message, exc.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request, exc):  # unknown routes, wrong methods: same error shape
-        return error(exc.status_code, str(exc.detail))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:  # Starlette names the first route's methods; say ours
+            match = _PATH.match(request.url.path.removeprefix("/v1/models/"))
+            headers = {"Allow": "POST" if match and match.group("verb") == "predict"
+                       else "GET"}
+        return error(exc.status_code, str(exc.detail), headers)
 
     @app.exception_handler(Exception)
     async def internal_error(request, exc):
         log.exception("error while serving %s", request.url.path)
         return error(500, f"internal error: {type(exc).__name__}: {exc}")
+
+    @app.get("/openapi.json")
+    async def openapi():
+        from keras_genart.serving.openapi import openapi_document
+
+        return await run_in_threadpool(openapi_document, repo, max_batch, max_body_bytes,
+                                       max_sample)
 
     @app.get("/v1/models")
     async def list_models():
@@ -250,9 +296,10 @@ def create_app(model_root, max_batch=64, max_body_bytes=1 << 20, max_sample=64,
         name, version, meta, verb = route(path)
         if verb == "sample":
             return await run_in_threadpool(sample, name, version, request.query_params)
+        if verb in ("predict", "classify", "regress"):
+            raise ApiError(405, f"':{verb}' needs POST", {"Allow": "POST"})
         if verb is not None:
-            raise ApiError(405, f"':{verb}' needs POST" if verb in ("predict", "classify",
-                           "regress") else f"unknown method ':{verb}'")
+            raise ApiError(404, f"unknown method ':{verb}'")
         if meta:
             served, generator = repo.get(name, version)
             return {"model_spec": {"name": name, "signature_name": "", "version": str(served)},
@@ -267,21 +314,24 @@ def create_app(model_root, max_batch=64, max_body_bytes=1 << 20, max_sample=64,
             n = int(query.get("n", 16))
         except ValueError:
             raise ApiError(400, "seed and n must be integers") from None
-        if seed < 0 or not 1 <= n <= max_sample:
-            raise ApiError(400, f"need seed >= 0 and 1 <= n <= {max_sample}, got seed={seed}, "
-                                f"n={n}")
+        if not 0 <= seed < 2 ** 63 or not 1 <= n <= max_sample:
+            raise ApiError(400, f"need 0 <= seed < 2**63 and 1 <= n <= {max_sample}, got "
+                                f"seed={seed}, n={n}")
         return Response(generator.sample_png(n, seed), media_type="image/png",
                         headers={"X-Model-Version": str(served)})
 
     @app.post("/v1/models/{path:path}")
     async def post(path: str, request: Request):
         name, version, meta, verb = route(path)
+        if verb in ("classify", "regress"):
+            raise ApiError(400, f"':{verb}' is not supported; these generators answer "
+                                "':predict'")
+        if verb in ("sample", None):  # status, metadata and :sample answer GET
+            raise ApiError(405, f"POST needs ':predict', got /v1/models/{path}", {"Allow": "GET"})
         if verb != "predict":
-            raise ApiError(400 if verb in ("classify", "regress") else 404,
-                           f"':{verb}' is not supported; these generators answer ':predict'"
-                           if verb else f"POST needs ':predict', got /v1/models/{path}")
+            raise ApiError(404, f"unknown method ':{verb}'")
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > max_body_bytes:
+        if declared and _VERSION.fullmatch(declared) and int(declared) > max_body_bytes:
             raise ApiError(413, f"request body of {declared} bytes exceeds the limit of "
                                 f"{max_body_bytes} bytes")
         body = bytearray()
@@ -293,12 +343,12 @@ def create_app(model_root, max_batch=64, max_body_bytes=1 << 20, max_sample=64,
         return await run_in_threadpool(predict, bytes(body), generator, served)
 
     def predict(body, generator, served):
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as e:
-            raise ApiError(400, f"malformed JSON in request body: {e}") from e
-        signature = payload.get("signature_name") or "serving_default" \
-            if isinstance(payload, dict) else "serving_default"
+        payload = _parse_json(body)
+        signature = payload.get("signature_name", "") if isinstance(payload, dict) else ""
+        if not isinstance(signature, str):
+            raise ApiError(400, "'signature_name' must be a string, got "
+                                f"{type(signature).__name__}")
+        signature = signature or "serving_default"
         if signature not in SIGNATURES:
             raise ApiError(400, f"Serving signature name: \"{signature}\" not found in "
                                 f"signature def; this server has {', '.join(SIGNATURES)}")

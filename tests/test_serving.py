@@ -140,9 +140,11 @@ Z8 = json.dumps([0.0] * 8)
     ("post", "/v1/models/dcgan:predict", '{"instances": [[true,1,1,1,1,1,1,1]]}', 400,
      "must hold numbers"),
     ("post", "/v1/models/dcgan:predict", '{"instances": [[NaN,1,1,1,1,1,1,1]]}', 400,
-     "NaN or Infinity"),
+     "NaN, Infinity"),
     ("post", "/v1/models/dcgan:predict", '{"instances": [[Infinity,1,1,1,1,1,1,1]]}', 400,
-     "NaN or Infinity"),
+     "NaN, Infinity"),
+    ("post", "/v1/models/dcgan:predict", '{"instances": [[-1e39,1,1,1,1,1,1,1]]}', 400,
+     "beyond float32's range"),
     ("post", "/v1/models/dcgan:predict", '{"instances": []}', 400, "batch >= 1"),
     ("post", "/v1/models/dcgan:predict", '{"instances": %s}' % json.dumps([[0.0] * 8] * 9),
      400, "batch of 9 exceeds the server's limit of 8"),
@@ -172,7 +174,14 @@ def test_bad_requests_get_the_right_status(client, method, path, body, status, m
 
 def test_framework_errors_keep_the_error_shape(client):
     r = client.put("/v1/models/dcgan:predict", json={})
-    assert r.status_code == 405 and "error" in r.json()
+    assert r.status_code == 405 and "error" in r.json() and r.headers["allow"] == "POST"
+    # Wrong methods name the right one (RFC 9110), for our routes as for Starlette's.
+    r = client.get("/v1/models/dcgan:predict")
+    assert r.status_code == 405 and r.headers["allow"] == "POST"
+    for path in ("/v1/models/dcgan", "/v1/models/dcgan/metadata", "/v1/models/dcgan:sample"):
+        r = client.post(path, json={})
+        assert r.status_code == 405 and r.headers["allow"] == "GET", path
+        assert "POST needs ':predict'" in r.json()["error"]
     r = client.get("/v2/anything")
     assert r.status_code == 404 and r.json() == {"error": "Not Found"}
 

@@ -1,0 +1,132 @@
+"""The OpenAPI document of `genart serve`: the REST contract of the models it serves now.
+
+Served at `/openapi.json` (and read by `/docs`). It is made per request from
+the model base folder, so each model's paths carry its own latent size and
+its versions: `/v1/models/NAME`, `.../metadata`, `...:predict` (row and
+columnar bodies) and `...:sample`, each also under `/versions/{version}`.
+Every error answer is `{"error": "..."}`. Schema-driven fuzzers
+(schemathesis) test the server against it.
+"""
+
+ERROR = {"type": "object", "required": ["error"], "additionalProperties": False,
+         "properties": {"error": {"type": "string"}}}
+
+# What the server accepts in a latent: any finite number within float32's range.
+FLOAT32_MAX = 3.4028234663852886e38
+
+
+def _json(schema, description):
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes):
+    text = {400: "bad request", 404: "no such model or version",
+            405: "wrong method for this path", 413: "request body too large"}
+    return {str(c): _json({"$ref": "#/components/schemas/Error"}, text[c]) for c in codes}
+
+
+def _status_schema():
+    return {"type": "object", "required": ["model_version_status"], "properties": {
+        "model_version_status": {"type": "array", "items": {
+            "type": "object", "required": ["version", "state", "status"], "properties": {
+                "version": {"type": "string", "pattern": "^[0-9]+$"},
+                "state": {"type": "string"},
+                "status": {"type": "object", "properties": {
+                    "error_code": {"type": "string"}, "error_message": {"type": "string"}}}}}}}}
+
+
+def _predict_schemas(latent_dim, image_size, channels, max_batch):
+    latent = {"type": "array", "minItems": latent_dim, "maxItems": latent_dim,
+              "items": {"type": "number", "minimum": -FLOAT32_MAX, "maximum": FLOAT32_MAX}}
+    batch = {"type": "array", "minItems": 1, "maxItems": max_batch, "items": latent}
+    named = {"type": "array", "minItems": 1, "maxItems": max_batch, "items": {
+        "type": "object", "required": ["z"], "additionalProperties": False,
+        "properties": {"z": latent}}}
+    signature = {"type": "string", "enum": ["serving_default", "render", ""],
+                 "description": "serving_default: pixels; render: base64 PNGs"}
+    request = {"oneOf": [
+        {"type": "object", "required": ["instances"], "not": {"required": ["inputs"]},
+         "properties": {"signature_name": signature, "instances": {"oneOf": [batch, named]}}},
+        {"type": "object", "required": ["inputs"], "not": {"required": ["instances"]},
+         "properties": {"signature_name": signature, "inputs": {"oneOf": [
+             batch, {"type": "object", "required": ["z"], "additionalProperties": False,
+                     "properties": {"z": batch}}]}}},
+    ]}
+    pixel = {"type": "number", "minimum": 0, "maximum": 1}
+    image = {"type": "array", "minItems": image_size, "maxItems": image_size, "items": {
+        "type": "array", "minItems": image_size, "maxItems": image_size, "items": {
+            "type": "array", "minItems": channels, "maxItems": channels, "items": pixel}}}
+    png = {"type": "object", "required": ["b64"], "properties": {"b64": {"type": "string"}}}
+    values = {"type": "array", "minItems": 1, "maxItems": max_batch,
+              "items": {"oneOf": [image, png]}}
+    response = {"type": "object", "oneOf": [
+        {"required": ["predictions"], "properties": {"predictions": values}},
+        {"required": ["outputs"], "properties": {"outputs": values}}]}
+    return request, response
+
+
+def openapi_document(repository, max_batch, max_body_bytes, max_sample):
+    """The document for the models `repository` serves now (a dict, JSON-ready)."""
+    from keras_genart.serving.server import ApiError
+
+    version_header = {"X-Model-Version": {"description": "the version that answered",
+                                          "schema": {"type": "string"}}}
+    paths = {"/v1/models": {"get": {
+        "summary": "the names of the models served", "operationId": "list_models",
+        "responses": {"200": _json({"type": "object", "required": ["models"], "properties": {
+            "models": {"type": "array", "items": {"type": "string"}}}}, "model names")}}}}
+    for name in repository.model_names():
+        try:
+            versions = repository.versions(name)
+            _, generator = repository.get(name)
+        except ApiError:
+            continue  # no version loads: nothing to describe
+        version = {"name": "version", "in": "path", "required": True,
+                   "schema": {"type": "string", "enum": [str(v) for v in versions]}}
+        request, response = _predict_schemas(generator.latent_dim, generator.image_size,
+                                             generator.channels, max_batch)
+        for prefix, params, tag in ((f"/v1/models/{name}", [], "latest"),
+                                    (f"/v1/models/{name}/versions/{{version}}", [version],
+                                     "version")):
+            op = f"{name}_{tag}".replace("-", "_").replace(".", "_")
+            paths[prefix] = {"get": {
+                "summary": f"status of {name} ({tag})", "operationId": f"{op}_status",
+                "parameters": params,
+                "responses": {"200": _json(_status_schema(), "version status"),
+                              **_errors(404)}}}
+            paths[prefix + "/metadata"] = {"get": {
+                "summary": f"signature defs of {name} ({tag})", "operationId": f"{op}_metadata",
+                "parameters": params,
+                "responses": {"200": _json({"type": "object",
+                                            "required": ["model_spec", "metadata"]},
+                                           "signature defs"), **_errors(404)}}}
+            paths[prefix + ":predict"] = {"post": {
+                "summary": f"pictures from latents `z` [batch, {generator.latent_dim}]",
+                "operationId": f"{op}_predict", "parameters": params,
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": request}}},
+                "responses": {"200": {**_json(response, "pixels in [0, 1] or PNGs"),
+                                      "headers": version_header},
+                              **_errors(400, 404, 413)}}}
+            paths[prefix + ":sample"] = {"get": {
+                "summary": "a PNG grid of n pictures from a seed (keras_genart's own)",
+                "operationId": f"{op}_sample",
+                "parameters": [*params,
+                               {"name": "seed", "in": "query", "schema": {
+                                   "type": "integer", "minimum": 0, "maximum": 2 ** 63 - 1,
+                                   "default": 0}},
+                               {"name": "n", "in": "query", "schema": {
+                                   "type": "integer", "minimum": 1, "maximum": max_sample,
+                                   "default": 16}}],
+                "responses": {"200": {"description": "PNG grid", "headers": version_header,
+                                      "content": {"image/png": {"schema": {
+                                          "type": "string", "format": "binary"}}}},
+                              **_errors(400, 404)}}}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "keras_genart serving", "version": "1",
+                 "description": "TensorFlow Serving's REST API for keras_genart generators "
+                                f"(request bodies up to {max_body_bytes} bytes)."},
+        "paths": paths,
+        "components": {"schemas": {"Error": ERROR}},
+    }
