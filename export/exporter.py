@@ -9,7 +9,7 @@ import time
 import numpy as np
 
 from keras_genart._version import __version__
-from keras_genart.errors import ExportError, UserInputError, require_tensorflow
+from keras_genart.errors import ExportError, UserInputError, require_modules, require_tensorflow
 from keras_genart.export.metadata import METADATA_FILE, artifact_hashes
 from keras_genart.imaging import atomic_write_bytes
 from keras_genart.latents import LATENT_RECIPE, sample_latents
@@ -97,9 +97,11 @@ def export_model(model, out_dir, name=None, version=None, formats=FORMATS, opset
     if isinstance(model, (str, os.PathLike)):
         source = os.fspath(model)
         model = load_trained_model(source)
+    if "onnx" in formats:  # before any folder is made
+        require_modules("ONNX export", ["onnx", "tf2onnx", "onnxruntime"],
+                        "pip install keras_genart")
     name = _check_name(name or model.model_type.replace("-", "_"))
     model_dir = os.path.join(out_dir, name)
-    os.makedirs(model_dir, exist_ok=True)
     version = next_version(model_dir) if version is None else int(version)
     if version < 1:
         raise UserInputError(f"version must be a positive integer, got {version}")
@@ -109,6 +111,8 @@ def export_model(model, out_dir, name=None, version=None, formats=FORMATS, opset
             f"version {version} of '{name}' already exists in {model_dir}; pass --force to "
             "replace it or leave --version out for the next free one")
 
+    made = [d for d in (model_dir, out_dir) if not os.path.isdir(d)]
+    os.makedirs(model_dir, exist_ok=True)
     tmp_dir = os.path.join(model_dir, f".tmp-{version}-{os.getpid()}")
     shutil.rmtree(tmp_dir, ignore_errors=True)
     os.makedirs(tmp_dir)
@@ -146,6 +150,9 @@ def export_model(model, out_dir, name=None, version=None, formats=FORMATS, opset
         os.replace(tmp_dir, final_dir)
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
+        for folder in made:  # a failed first export leaves no empty folders
+            if os.path.isdir(folder) and not os.listdir(folder):
+                os.rmdir(folder)
     log(f"exported {name} version {version} to {final_dir}")
     return {**metadata, "path": final_dir}
 

@@ -237,7 +237,8 @@ def build_parser():
     evaluate.add_argument("--out", default="report.json",
                           help="JSON report; the picture report goes beside it as .png")
 
-    demo = sub.add_parser("demo", help="train a DCGAN on the built-in art set, write artwork.png",
+    demo = sub.add_parser("demo", help="train a DCGAN on the built-in Mondrian set "
+                          f"({DEMO['data']}), write artwork.png",
                           formatter_class=fmt)
     demo.add_argument("--epochs", type=_positive_int, default=DEMO["epochs"])
     demo.add_argument("--run-dir", default=DEMO["run_dir"])
@@ -335,12 +336,33 @@ def cmd_export(args):
 
 
 def cmd_serve(args):
+    import socket
+
+    from keras_genart.errors import require_modules
+
+    require_modules("genart serve", ["onnxruntime", "fastapi", "uvicorn"],
+                    "pip install keras_genart")
+    from keras_genart.serving.runtime import find_versions
     from keras_genart.serving.server import serve
 
     if not os.path.isdir(args.model_root):
         raise UserInputError(f"model folder '{args.model_root}' does not exist; pass the "
                              "folder given to `genart export --out`")
-    print(f"serving models under {args.model_root} at http://{args.host}:{args.port}/v1/models/")
+    models = [n for n in sorted(os.listdir(args.model_root))
+              if find_versions(os.path.join(args.model_root, n))]
+    try:  # one clear line, not uvicorn's traceback, when the port is taken
+        with socket.create_server((args.host, args.port)):
+            pass
+    except OSError as e:
+        reason = os.strerror(e.errno) if e.errno else str(e)
+        raise UserInputError(f"cannot listen on {args.host}:{args.port}: {reason}; "
+                             "pass another --port (or stop what uses it)") from e
+    if not models:
+        print(f"warning: no exported model under {args.model_root} yet (expected "
+              "NAME/VERSION/model.onnx from `genart export --out`); serving anyway, new "
+              "versions are picked up as they appear", file=sys.stderr)
+    print(f"serving {', '.join(models) or 'no models yet'} from {args.model_root} at "
+          f"http://{args.host}:{args.port}/v1/models/")
     serve(args.model_root, host=args.host, port=args.port, max_batch=args.max_batch,
           max_body_bytes=args.max_body_bytes, threads=args.threads)
     return 0
@@ -419,7 +441,8 @@ def cmd_demo(args):
     from keras_genart.runs import TrainConfig, train
 
     config = TrainConfig(**{**DEMO, "epochs": args.epochs, "run_dir": args.run_dir})
-    print(f"demo: training a DCGAN on the built-in abstract art set into {config.run_dir}")
+    print(f"demo: training a DCGAN on {config.data} ({config.epochs} epochs of "
+          f"{config.steps_per_epoch} steps, {config.image_size} px) into {config.run_dir}")
     train(config)
     write_samples(config.run_dir, 64, 0, args.out)
     return 0

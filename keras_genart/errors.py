@@ -36,3 +36,25 @@ def require_tensorflow(feature):
             "Training from folders and builtin: data, sampling and ONNX serving work "
             "without it.") from e
     return tensorflow
+
+
+def require_modules(feature, modules, install):
+    """Imports `modules`, or says in one line which are missing and what to install.
+
+    Args:
+        feature: str. What needs them ("ONNX export").
+        modules: list of importable module names.
+        install: str. The command that brings them.
+    """
+    import importlib
+
+    missing = []
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        raise MissingDependencyError(
+            f"{feature} needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} "
+            f"not installed here; `{install}` brings {'it' if len(missing) == 1 else 'them'}")

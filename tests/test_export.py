@@ -99,7 +99,23 @@ def test_parity_failure_exports_nothing(exported, tmp_path, monkeypatch):
     monkeypatch.setattr(onnx_export, "run_onnx", lambda path, z: real(path, z) + 1e-3)
     with pytest.raises(ExportError, match=r"onnx output differs from Keras by 0.001 .*the limit is 0.0001\); nothing was exported"):
         export_model(exported["model"], tmp_path, name="bad", **QUIET)
-    assert os.listdir(tmp_path / "bad") == []
+    assert not os.path.exists(tmp_path / "bad")  # no empty model folder either
+
+
+def test_missing_onnx_packages_are_one_line_and_leave_no_folder(exported, tmp_path,
+                                                                monkeypatch, capsys):
+    import sys
+
+    from keras_genart.cli import main
+
+    monkeypatch.setitem(sys.modules, "tf2onnx", None)  # import tf2onnx -> ImportError
+    exported["model"].save(tmp_path / "m.keras")
+    out = tmp_path / "out"
+    assert main(["export", str(tmp_path / "m.keras"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "ONNX export needs tf2onnx, which is not installed here; `pip install " \
+        "keras_genart` brings it" in err and "Traceback" not in err
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("name", ["../evil", "a/b", "a b", ".hidden", ".."])

@@ -301,6 +301,30 @@ def test_genart_serve_command(exported):
     assert "model folder '/no/such/dir' does not exist" in missing.stderr
 
 
+def test_genart_serve_says_port_in_use_and_empty_folder_in_one_line(exported, tmp_path):
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        busy = subprocess.run([sys.executable, "-m", "keras_genart.cli", "serve",
+                               str(exported["root"]), "--port", str(port)],
+                              capture_output=True, text=True, timeout=120)
+    assert busy.returncode == 2 and "Traceback" not in busy.stderr
+    assert busy.stderr.strip().splitlines() == [
+        f"genart serve: error: cannot listen on 127.0.0.1:{port}: Address already in use; "
+        "pass another --port (or stop what uses it)"]
+    assert "serving" not in busy.stdout
+    proc = subprocess.Popen([sys.executable, "-m", "keras_genart.cli", "serve", str(tmp_path),
+                             "--port", str(_free_port())],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        warning = proc.stderr.readline()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert warning.startswith(f"warning: no exported model under {tmp_path} yet")
+
+
 def test_broken_version_is_skipped_until_fixed(exported, tmp_path):
     from fastapi.testclient import TestClient
 
