@@ -92,12 +92,38 @@ def _bool_or_auto(text):
     raise argparse.ArgumentTypeError(f"expected auto, true or false, got {text!r}")
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Every option's help ends with one readable default: "(default: X)", or
+    "(required)"; a help text that already says its default keeps its own."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if not action.option_strings or action.default is argparse.SUPPRESS or \
+                "(default:" in text or "(required)" in text:
+            return text
+        if action.required:
+            return f"{text} (required)".strip()
+        default = action.default
+        if isinstance(default, bool):
+            shown = "on" if default else "off"
+        elif default is None:
+            shown = "none"
+        elif isinstance(default, (list, tuple)):
+            shown = ",".join(map(str, default))
+        else:
+            shown = str(default).replace("%", "%%")
+        return f"{text} (default: {shown})".strip()
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="genart", description="Train generative art models with Keras and sample them.")
     parser.add_argument("--version", action="version", version=f"keras_genart {__version__}")
+    parser.add_argument("--verbose", action="store_true",
+                        help="keep TensorFlow's start-up and C++ log lines (also "
+                        "GENART_VERBOSE=1)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    fmt = _HelpFormatter
 
     train = sub.add_parser("train", help="train a model (resumes an unfinished run folder)",
                            formatter_class=fmt)
@@ -106,16 +132,21 @@ def build_parser():
                        help="a folder of images, tfds:NAME[:SPLIT] or builtin:NAME[:COUNT] "
                             "(NAME: abstract, bauhaus, kandinsky, mondrian, op_art, suprematism)")
     train.add_argument("--tfds-data-dir", default=None,
-                       help="folder where TFDS data sets were prepared (never downloaded here)")
+                       help="folder where TFDS data sets were prepared (never downloaded here) "
+                            "(default: TFDS' own, ~/tensorflow_datasets)")
     train.add_argument("--image-size", type=_image_size, default=32, help="16, 32, 64 or 128")
-    train.add_argument("--batch-size", type=_positive_int, default=64)
-    train.add_argument("--epochs", type=_positive_int, default=10)
+    train.add_argument("--batch-size", type=_positive_int, default=64,
+                       help="pictures per step (over all devices)")
+    train.add_argument("--epochs", type=_positive_int, default=10,
+                       help="epochs to train; raise it to train a finished run further")
     train.add_argument("--steps-per-epoch", type=_positive_int, default=None,
-                       help="default: one pass over the data")
-    train.add_argument("--latent-dim", type=_positive_int, default=128)
+                       help="steps per epoch (default: one pass over the data)")
+    train.add_argument("--latent-dim", type=_positive_int, default=128,
+                       help="size of the generator's latent vector z")
     train.add_argument("--base-width", type=_positive_int, default=64,
                        help="filters at the highest resolution; doubled per lower one")
-    train.add_argument("--max-width", type=_positive_int, default=512)
+    train.add_argument("--max-width", type=_positive_int, default=512,
+                       help="most filters in any layer")
     train.add_argument("--blocks-per-stage", type=_non_negative_int, default=0,
                        help="extra conv blocks per resolution (depth)")
     train.add_argument("--d-norm", choices=("batch", "layer", "spectral", "none"),
@@ -140,14 +171,16 @@ def build_parser():
                        help="Adam beta_1 (default: dcgan 0.5, wgan-gp 0.0, vae 0.9)")
     train.add_argument("--beta2", type=_unit_float, default=None,
                        help="Adam beta_2 (default: dcgan 0.999, wgan-gp 0.9, vae 0.999)")
-    train.add_argument("--augment", type=_augment_list, default=["flip"],
+    train.add_argument("--augment", type=_augment_list, default="flip",
                        help="comma-separated: flip, translate, color; or none")
-    train.add_argument("--seed", type=_non_negative_int, default=0)
+    train.add_argument("--seed", type=_non_negative_int, default=0,
+                       help="weights, latents, shuffling and augmentation")
     train.add_argument("--jit-compile", type=_bool_or_auto, default="auto",
                        help="XLA-compile the train step. auto: always on JAX; on TensorFlow "
                             "XLA on GPUs, none under --devices > 1, and on CPUs a run of "
                             "1000+ steps times both ways first and keeps the faster")
-    train.add_argument("--steps-per-execution", type=_positive_int, default=1)
+    train.add_argument("--steps-per-execution", type=_positive_int, default=1,
+                       help="training steps per compiled call")
     train.add_argument("--mixed-precision", choices=MIXED_PRECISION, default="off",
                        help="compute in bfloat16 or float16 (float32 weights, outputs and "
                             "losses; float16 scales the losses)")
@@ -171,23 +204,25 @@ def build_parser():
 
     sample = sub.add_parser("sample", help="generate pictures from a trained model",
                             formatter_class=fmt)
-    sample.add_argument("model_path", metavar="RUN_DIR_OR_.keras")
+    sample.add_argument("model_path", metavar="RUN_DIR_OR_.keras",
+                        help="a run folder or a .keras file")
     sample.add_argument("--n", type=_positive_int, default=64, help="number of pictures")
     sample.add_argument("--seed", type=_non_negative_int, default=0,
                         help="latents: numpy default_rng(seed).standard_normal((n, latent_dim))")
     sample.add_argument("--out", default="artwork.png", help="grid PNG")
     sample.add_argument("--separate", default=None, metavar="DIR",
-                        help="also write one PNG per picture into DIR")
+                        help="also write one PNG per picture into DIR (default: off)")
 
     export = sub.add_parser("export", help="export a generator as SavedModel and ONNX",
                             formatter_class=fmt)
-    export.add_argument("model_path", metavar="RUN_DIR_OR_.keras")
+    export.add_argument("model_path", metavar="RUN_DIR_OR_.keras",
+                        help="a run folder or a .keras file")
     export.add_argument("--out", required=True, metavar="DIR",
                         help="model base folder: writes DIR/NAME/VERSION/")
     export.add_argument("--name", default=None, help="model name (default: the model type)")
     export.add_argument("--version", type=_positive_int, default=None,
-                        help="default: one more than the highest present")
-    export.add_argument("--formats", type=_formats, default=["savedmodel", "onnx"],
+                        help="version number (default: one more than the highest present)")
+    export.add_argument("--formats", type=_formats, default="savedmodel,onnx",
                         help="comma-separated: savedmodel, onnx")
     export.add_argument("--opset", type=_positive_int, default=17, help="ONNX opset")
     export.add_argument("--force", action="store_true", help="replace an existing version")
@@ -195,11 +230,13 @@ def build_parser():
     serve = sub.add_parser("serve", help="serve exported models with TF Serving's REST API",
                            formatter_class=fmt)
     serve.add_argument("model_root", metavar="DIR", help="the folder given to export --out")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=_port, default=8501)
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (0.0.0.0: every interface)")
+    serve.add_argument("--port", type=_port, default=8501, help="port (TF Serving's REST port)")
     serve.add_argument("--max-batch", type=_positive_int, default=64,
                        help="most latents per predict request")
-    serve.add_argument("--max-body-bytes", type=_positive_int, default=1 << 20)
+    serve.add_argument("--max-body-bytes", type=_positive_int, default=1 << 20,
+                       help="largest request body; larger ones get 413")
     serve.add_argument("--threads", type=_positive_int, default=None,
                        help="onnxruntime threads per model (default: onnxruntime's)")
 
@@ -211,7 +248,8 @@ def build_parser():
                           metavar="RUN_DIR|MODEL.keras|EXPORTED_VERSION",
                           help="what makes the pictures (or give --generated)")
     evaluate.add_argument("--generated", default=None, metavar="FOLDER",
-                          help="a folder of pictures made by any tool, instead of a model")
+                          help="a folder of pictures made by any tool, instead of a model "
+                          "(default: none)")
     evaluate.add_argument("--data", required=True,
                           help="the real (training) pictures: folder, builtin:NAME or tfds:NAME")
     evaluate.add_argument("--n", type=_positive_int, default=5000,
@@ -222,8 +260,8 @@ def build_parser():
                           help="feature extractor: random, inception, classifier (the built-in "
                           "style classifier) or a .keras file")
     evaluate.add_argument("--feature-weights", default=None, metavar="PATH",
-                          help="InceptionV3 no-top weights (default: Keras' cache), or the "
-                          "classifier's .npz (default: the one shipped)")
+                          help="InceptionV3 no-top weights, or the classifier's .npz (default: "
+                          "Keras' cache for inception, the shipped file for classifier)")
     evaluate.add_argument("--metrics", type=_metric_list, default=None,
                           help="comma-separated, from " + ", ".join(METRICS) + " (default: all "
                           "but classes; classes too for builtin: data or with --classifier)")
@@ -233,16 +271,19 @@ def build_parser():
                           "builtin: data)")
     evaluate.add_argument("--seed", type=_non_negative_int, default=0,
                           help="latents, real-picture subset and KID subsets")
-    evaluate.add_argument("--tfds-data-dir", default=None)
+    evaluate.add_argument("--tfds-data-dir", default=None,
+                          help="folder where TFDS data sets were prepared "
+                          "(default: TFDS' own, ~/tensorflow_datasets)")
     evaluate.add_argument("--out", default="report.json",
                           help="JSON report; the picture report goes beside it as .png")
 
     demo = sub.add_parser("demo", help="train a DCGAN on the built-in Mondrian set "
                           f"({DEMO['data']}), write artwork.png",
                           formatter_class=fmt)
-    demo.add_argument("--epochs", type=_positive_int, default=DEMO["epochs"])
-    demo.add_argument("--run-dir", default=DEMO["run_dir"])
-    demo.add_argument("--out", default="artwork.png")
+    demo.add_argument("--epochs", type=_positive_int, default=DEMO["epochs"],
+                      help=f"epochs of {DEMO['steps_per_epoch']} steps")
+    demo.add_argument("--run-dir", default=DEMO["run_dir"], help="run folder")
+    demo.add_argument("--out", default="artwork.png", help="grid PNG of 64 samples")
     return parser
 
 
@@ -266,8 +307,45 @@ def _train_config(args):
     )
 
 
+def _verbose():
+    return os.environ.get("GENART_VERBOSE", "") not in ("", "0")
+
+
 def _quiet_tensorflow():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Loads TensorFlow (where installed) with its start-up lines silenced.
+
+    TensorFlow's C++ start-up lines (oneDNN, "Could not find cuda drivers", a
+    red `failed call to cuInit` on machines without a GPU) are written before
+    absl's logging is set up and ignore TF_CPP_MIN_LOG_LEVEL, so stderr's file
+    descriptor points at /dev/null while TensorFlow loads and finds its
+    devices. Errors still raise as usual. `--verbose` or GENART_VERBOSE=1
+    keeps everything.
+    """
+    if _verbose():
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import importlib.util
+
+    # Keras loads TensorFlow where it is installed on the JAX backend too
+    # (for its data adapters), so this is done whatever the backend.
+    try:
+        if "tensorflow" in sys.modules or importlib.util.find_spec("tensorflow") is None:
+            return
+    except (ImportError, ValueError):
+        return
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # where the cuInit line is written
+    except ImportError:
+        pass  # what needs TensorFlow says so itself, with stderr back
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _select_backend(name):
@@ -287,6 +365,7 @@ def cmd_train(args):
     if args.dry_run:
         print(json.dumps(config.to_dict(), indent=2))
         return 0
+    _quiet_tensorflow()
     from keras_genart.runs import train
 
     train(config)
@@ -453,10 +532,15 @@ COMMANDS = {"train": cmd_train, "sample": cmd_sample, "export": cmd_export,
 
 
 def main(argv=None):
-    _quiet_tensorflow()
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.verbose:
+        os.environ["GENART_VERBOSE"] = "1"
+    if not _verbose():
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
+        if args.command in ("sample", "export", "evaluate", "demo"):
+            _quiet_tensorflow()
         return COMMANDS[args.command](args)
     except UserInputError as e:
         print(f"genart {args.command}: error: {e}", file=sys.stderr)

@@ -30,6 +30,35 @@ def test_help_lists_every_option_with_defaults(capsys):
     assert "(default: 32)" in out and "(default: builtin:abstract)" in out
 
 
+def test_every_option_of_every_command_shows_one_readable_default():
+    import argparse
+    import re
+
+    from keras_genart.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    checked = 0
+    for name, sub in commands.choices.items():
+        formatter = sub._get_formatter()
+        for action in sub._actions:
+            if not action.option_strings or action.help == argparse.SUPPRESS or \
+                    isinstance(action, argparse._HelpAction):
+                continue
+            text = formatter._expand_help(action)
+            where = f"genart {name} {action.option_strings[0]}: {text!r}"
+            assert len(re.findall(r"\(default: |\(required\)", text)) == 1, where
+            assert not re.search(r"\(default: (None|False|True|\[)", text), where
+            checked += 1
+    assert checked > 50
+
+
+def test_dry_run_is_silent_on_stderr_and_verbose_keeps_the_lines():
+    quiet = _genart("train", "dcgan", "--dry-run")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert json.loads(quiet.stdout)["model"] == "dcgan"
+
+
 def test_help_does_not_import_tensorflow():
     code = ("import sys\nfrom keras_genart.cli import build_parser\n"
             "try:\n    build_parser().parse_args(['--help'])\nexcept SystemExit:\n    pass\n"
@@ -105,6 +134,7 @@ def test_train_then_sample_end_to_end(tmp_path, capsys):
     fresh = _genart("sample", str(run / "model.keras"), "--n", "4", "--seed", "7",
                     "--out", str(again))
     assert fresh.returncode == 0, fresh.stderr
+    assert fresh.stderr == ""  # no TensorFlow start-up lines, no cuInit error
     assert Image.open(again).tobytes() == grid.tobytes()
 
     # Training a finished run again does nothing (but restores a missing
