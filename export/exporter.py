@@ -100,7 +100,7 @@ def export_model(model, out_dir, name=None, version=None, formats=FORMATS, opset
     if "onnx" in formats:  # before any folder is made
         require_modules("ONNX export", ["onnx", "tf2onnx", "onnxruntime"],
                         "pip install keras_genart")
-    name = _check_name(name or model.model_type.replace("-", "_"))
+    name = _check_name(name or model.model_type)  # the CLI's spelling: dcgan, wgan-gp, vae
     model_dir = os.path.join(out_dir, name)
     version = next_version(model_dir) if version is None else int(version)
     if version < 1:

@@ -303,7 +303,9 @@ def _train_config(args):
         mixed_precision=args.mixed_precision, packing=args.packing, devices=args.devices,
         eval_every=args.eval_every, eval_metric=args.eval_metric, eval_n=args.eval_n,
         tfds_data_dir=args.tfds_data_dir, run_dir=args.run_dir,
-        verbose=0 if args.quiet else 1,
+        # A progress bar on a terminal; one line per epoch in a log file (the
+        # bar's \r updates made megabytes of it).
+        verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2),
     )
 
 
@@ -375,19 +377,11 @@ def cmd_train(args):
 def write_samples(model_path, n, seed, out, separate=None, log=print):
     """Loads a model and writes a grid PNG (and single PNGs) with provenance."""
     from keras_genart import imaging
-    from keras_genart.latents import LATENT_RECIPE
     from keras_genart.runs import load_trained_model
 
     model = load_trained_model(model_path)
     images = imaging.to_uint8(model.generate(n, seed=seed))
-    provenance = {
-        "Software": f"keras_genart {__version__}",
-        "keras_genart.model_type": model.model_type,
-        "keras_genart.run": os.path.abspath(model_path),
-        "keras_genart.seed": seed,
-        "keras_genart.latents": LATENT_RECIPE,
-        "keras_genart.version": __version__,
-    }
+    provenance = imaging.provenance(model.model_type, os.path.abspath(model_path), seed)
     out_dir = os.path.dirname(os.path.abspath(out))
     os.makedirs(out_dir, exist_ok=True)
     imaging.save_png(out, imaging.make_grid(images), {**provenance, "keras_genart.n": n})
@@ -519,7 +513,8 @@ def cmd_evaluate(args):
 def cmd_demo(args):
     from keras_genart.runs import TrainConfig, train
 
-    config = TrainConfig(**{**DEMO, "epochs": args.epochs, "run_dir": args.run_dir})
+    config = TrainConfig(**{**DEMO, "epochs": args.epochs, "run_dir": args.run_dir,
+                            "verbose": 1 if sys.stdout.isatty() else 2})
     print(f"demo: training a DCGAN on {config.data} ({config.epochs} epochs of "
           f"{config.steps_per_epoch} steps, {config.image_size} px) into {config.run_dir}")
     train(config)

@@ -90,3 +90,25 @@ def atomic_write_bytes(path, data):
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def provenance(model_type, model, seed):
+    """The PNG text chunks every keras_genart picture carries, wherever it was made
+    (`genart sample`, the server's `:sample`, exported pictures).
+
+    Args:
+        model_type: str. `dcgan`, `wgan-gp`, `vae`.
+        model: str. What made it: a run folder, a `.keras` path or `NAME/VERSION`.
+        seed: int or None. The seed of the latents.
+    """
+    from keras_genart._version import __version__
+    from keras_genart.latents import LATENT_RECIPE
+
+    chunks = {"Software": f"keras_genart {__version__}",
+              "keras_genart.model_type": model_type,
+              "keras_genart.model": model,
+              "keras_genart.latents": LATENT_RECIPE,
+              "keras_genart.version": __version__}
+    if seed is not None:
+        chunks["keras_genart.seed"] = seed
+    return chunks

@@ -263,7 +263,8 @@ def train(config, log=print, extra_callbacks=()):
             })
         callbacks = [
             NonFiniteLossGuard(checkpoint_dir),
-            EpochSummaries(os.path.join(out_dir, "logs")),
+            # About ten points of every loss per epoch (batch_*), and the epoch's (epoch_*).
+            EpochSummaries(os.path.join(out_dir, "logs"), update_freq=max(1, steps // 10)),
             ImageGridCallback(os.path.join(out_dir, "samples"), os.path.join(out_dir, "logs"),
                               n=config.num_samples, seed=config.seed,
                               metadata={"keras_genart.run": os.path.abspath(run_dir)}),
@@ -342,6 +343,10 @@ def load_trained_model(path):
             path = final
         else:
             state = read_checkpoint_state(os.path.join(path, "checkpoints"))
+            if state is None and not os.path.exists(os.path.join(path, CONFIG_FILE)):
+                raise UserInputError(
+                    f"'{path}' is not a run folder (no {CONFIG_FILE}, {MODEL_FILE} or "
+                    "checkpoints/); pass a folder made by `genart train` or a .keras file")
             if state is None:
                 raise UserInputError(
                     f"run folder '{path}' has no {MODEL_FILE} and no checkpoint yet; "

@@ -105,16 +105,19 @@ class Generator:
         return imaging.to_uint8(self.run(slerp(a, b, np.linspace(0.0, 1.0, int(steps)))))
 
     def png(self, images):
-        """PNG bytes for each uint8 picture."""
-        return [imaging.png_bytes(image, self._provenance()) for image in images]
+        """PNG bytes for each uint8 picture (from latents sent by a client: no seed)."""
+        return [imaging.png_bytes(image, {**self._provenance(None), "keras_genart.index": i})
+                for i, image in enumerate(images)]
 
     def sample_png(self, n, seed=0, cols=None):
-        """A grid of `n` pictures as PNG bytes, provenance in text chunks."""
+        """A grid of `n` pictures as PNG bytes, with the same provenance text chunks
+        as `genart sample`."""
         grid = imaging.make_grid(self.sample(n, seed), cols=cols)
-        return imaging.png_bytes(grid, {**self._provenance(), "keras_genart.seed": seed,
-                                        "keras_genart.n": n})
+        return imaging.png_bytes(grid, {**self._provenance(seed), "keras_genart.n": n})
 
-    def _provenance(self):
-        return {"Software": f"keras_genart {self.metadata.get('versions', {}).get('keras_genart', '')}",
-                "keras_genart.model_type": self.metadata["model_type"],
-                "keras_genart.model": f"{self.metadata.get('name')}/{self.metadata.get('version')}"}
+    def _provenance(self, seed):
+        return {**imaging.provenance(
+            self.metadata["model_type"],
+            f"{self.metadata.get('name')}/{self.metadata.get('version')}", seed),
+            "keras_genart.exported_by": str(self.metadata.get("versions", {}).get(
+                "keras_genart", ""))}

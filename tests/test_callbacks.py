@@ -30,8 +30,8 @@ def _model():
 def test_image_grid_writes_png_and_tensorboard(tiny_data, tmp_path):
     model = _model()
     grid = ImageGridCallback(tmp_path / "samples", tmp_path / "logs", n=4, seed=3)
-    board = EpochSummaries(tmp_path / "logs")
-    model.fit(tiny_data, epochs=2, steps_per_epoch=1, verbose=0, callbacks=[board, grid])
+    board = EpochSummaries(tmp_path / "logs", update_freq=2)
+    model.fit(tiny_data, epochs=2, steps_per_epoch=3, verbose=0, callbacks=[board, grid])
     files = sorted(os.listdir(tmp_path / "samples"))
     assert files == ["epoch-0001.png", "epoch-0002.png"]
     png = Image.open(tmp_path / "samples" / files[-1])
@@ -45,6 +45,8 @@ def test_image_grid_writes_png_and_tensorboard(tiny_data, tmp_path):
     assert {"samples", "epoch_d_loss", "epoch_g_loss"} <= set(steps)
     # Images and scalars of an epoch share its step (Keras' TensorBoard convention).
     assert steps["samples"] == steps["epoch_d_loss"] == steps["epoch_g_loss"] == [0, 1]
+    # Per-step curves at the global step: every 2 steps and at each epoch's end.
+    assert steps["batch_d_loss"] == steps["batch_g_loss"] == [2, 3, 4, 6]
     image = next(payload for tag, step, payload in events if tag == "samples" and step == 1)
     decoded = Image.open(io.BytesIO(image))
     assert decoded.size == png.size

@@ -122,6 +122,8 @@ def test_train_then_sample_end_to_end(tmp_path, capsys):
     assert grid.size == (2 * 16 + 3 * 2,) * 2
     assert grid.text["keras_genart.model_type"] == "dcgan"
     assert grid.text["keras_genart.seed"] == "7"
+    assert grid.text["keras_genart.model"] == str(run) and "default_rng(seed)" in \
+        grid.text["keras_genart.latents"]
     singles = sorted(os.listdir(tmp_path / "single"))
     assert singles == [f"seed7-{i:04d}.png" for i in range(4)]
     one = Image.open(tmp_path / "single" / singles[2])
@@ -198,3 +200,19 @@ def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tmp_path):
     difference = max(float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
                      for a, b in zip(straight.get_weights(), resumed.get_weights()))
     assert difference <= 1e-6
+
+
+def test_progress_in_a_log_file_is_one_line_per_epoch(tmp_path):
+    # stdout is a pipe here, as when a run is logged to a file: no progress-bar updates.
+    args = [a for a in TINY_ARGS if a != "--quiet"]
+    result = _genart("train", "dcgan", "--epochs", "2", "--steps-per-epoch", "3",
+                     "--run-dir", str(tmp_path / "run"), *args)
+    assert result.returncode == 0, result.stderr
+    assert "\r" not in result.stdout and "━" not in result.stdout
+    assert "Epoch 1/2" in result.stdout and "Epoch 2/2" in result.stdout
+
+
+def test_sample_tells_a_folder_that_is_not_a_run(tmp_path, capsys):
+    assert main(["sample", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"'{tmp_path}' is not a run folder (no config.json" in err

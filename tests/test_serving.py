@@ -124,10 +124,17 @@ def test_sample_endpoint(client):
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
     assert r.headers["x-model-version"] == "1"
     assert Image.open(io.BytesIO(r.content)).size == (38, 38)
+    # The same provenance text chunks as `genart sample` writes.
+    chunks = Image.open(io.BytesIO(r.content)).text
+    assert set(PROVENANCE) <= set(chunks)
+    assert chunks["keras_genart.model"] == "dcgan/1" and chunks["keras_genart.seed"] == "2"
+    assert chunks["keras_genart.model_type"] == "dcgan" and chunks["keras_genart.n"] == "4"
     assert client.get("/v1/models/dcgan:sample?n=1000").status_code == 400
 
 
 Z8 = json.dumps([0.0] * 8)
+PROVENANCE = ("Software", "keras_genart.model_type", "keras_genart.model", "keras_genart.seed",
+              "keras_genart.latents", "keras_genart.version", "keras_genart.n")
 
 
 @pytest.mark.parametrize("method,path,body,status,message", [

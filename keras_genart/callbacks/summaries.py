@@ -132,25 +132,46 @@ class SummaryWriter:
 
 
 class EpochSummaries(keras.callbacks.Callback):
-    """Logs every value of `logs` after each epoch to TensorBoard.
+    """Logs every value of `logs` to TensorBoard after each epoch, and every
+    `update_freq` steps.
 
     Tags are `epoch_NAME` in `log_dir/train` at step `epoch` (0-based), the
     tags and steps of `keras.callbacks.TensorBoard`, so sample grids
-    (`ImageGridCallback`, same step) and scores line up with them. Works
-    under every backend, with or without TensorFlow.
+    (`ImageGridCallback`, same step) and scores line up with them; with
+    `update_freq`, also `batch_NAME` (the running averages of the epoch so
+    far) at the global step (1-based, counted from the first epoch of the
+    run, resumes included). Works under every backend, with or without
+    TensorFlow.
 
     Args:
         log_dir: str. TensorBoard log folder.
+        update_freq: int. Steps between `batch_*` points. Defaults to None
+            (epochs only).
     """
 
-    def __init__(self, log_dir):
+    def __init__(self, log_dir, update_freq=None):
         super().__init__()
         self.log_dir = log_dir
+        self.update_freq = int(update_freq) if update_freq else None
         self._writer = None
+        self._epoch = 0
 
     def on_train_begin(self, logs=None):
         if self._writer is None:
             self._writer = SummaryWriter(os.path.join(self.log_dir, "train"))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        steps = (self.params or {}).get("steps")
+        if not self.update_freq or not steps:
+            return
+        step = self._epoch * steps + batch + 1
+        if step % self.update_freq and batch + 1 != steps:
+            return
+        for name, value in (logs or {}).items():
+            self._writer.scalar(f"batch_{name}", float(value), step)
 
     def on_epoch_end(self, epoch, logs=None):
         for name, value in (logs or {}).items():
