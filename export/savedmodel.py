@@ -56,7 +56,13 @@ def export_savedmodel(model, path):
         archive.add_endpoint("encode", encode, input_signature=[image_spec])
         archive.add_endpoint("reconstruct", reconstruct, input_signature=[image_spec])
         names += ["encode", "reconstruct"]
-    archive.write_out(path, verbose=False)
+    logger = tf.get_logger()  # "INFO:tensorflow:Assets written to: ..." is noise here
+    level = logger.level
+    logger.setLevel("WARNING")
+    try:
+        archive.write_out(path, verbose=False)
+    finally:
+        logger.setLevel(level)
     return names
 
 

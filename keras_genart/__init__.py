@@ -20,6 +20,7 @@ _LAZY = {
     "ImageGridCallback": "keras_genart.callbacks.image_grid",
     "sample_latents": "keras_genart.latents",
     "UserInputError": "keras_genart.errors",
+    "quiet_tensorflow": "keras_genart._quiet",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

@@ -310,44 +310,15 @@ def _train_config(args):
 
 
 def _verbose():
-    return os.environ.get("GENART_VERBOSE", "") not in ("", "0")
+    from keras_genart._quiet import verbose
+
+    return verbose()
 
 
 def _quiet_tensorflow():
-    """Loads TensorFlow (where installed) with its start-up lines silenced.
+    from keras_genart._quiet import quiet_tensorflow
 
-    TensorFlow's C++ start-up lines (oneDNN, "Could not find cuda drivers", a
-    red `failed call to cuInit` on machines without a GPU) are written before
-    absl's logging is set up and ignore TF_CPP_MIN_LOG_LEVEL, so stderr's file
-    descriptor points at /dev/null while TensorFlow loads and finds its
-    devices. Errors still raise as usual. `--verbose` or GENART_VERBOSE=1
-    keeps everything.
-    """
-    if _verbose():
-        return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import importlib.util
-
-    # Keras loads TensorFlow where it is installed on the JAX backend too
-    # (for its data adapters), so this is done whatever the backend.
-    try:
-        if "tensorflow" in sys.modules or importlib.util.find_spec("tensorflow") is None:
-            return
-    except (ImportError, ValueError):
-        return
-    sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        import tensorflow as tf
-
-        tf.config.list_physical_devices()  # where the cuInit line is written
-    except ImportError:
-        pass  # what needs TensorFlow says so itself, with stderr back
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+    quiet_tensorflow()
 
 
 def _select_backend(name):

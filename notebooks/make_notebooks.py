@@ -28,7 +28,8 @@ QUICKSTART = [
         "Everything it writes goes into `notebook-output/`."),
     new_code_cell(
         "import os\n"
-        "os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')\n"
+        "import keras_genart\n"
+        "keras_genart.quiet_tensorflow()  # TensorFlow's start-up lines, silenced\n"
         "QUICK = os.environ.get('GENART_NOTEBOOK_QUICK') == '1'  # the test suite's tiny run\n\n"
         "IMAGE_SIZE = 16 if QUICK else 32   # 16, 32, 64 or 128\n"
         "WIDTH = 8 if QUICK else 32         # filters at the highest resolution\n"
@@ -110,7 +111,8 @@ EXPORT_AND_SERVE = [
         "Everything it writes goes into `notebook-output/`."),
     new_code_cell(
         "import os\n"
-        "os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')\n"
+        "import keras_genart\n"
+        "keras_genart.quiet_tensorflow()  # TensorFlow's start-up lines, silenced\n"
         "QUICK = os.environ.get('GENART_NOTEBOOK_QUICK') == '1'\n\n"
         "IMAGE_SIZE, WIDTH, LATENT_DIM = (16, 8, 16) if QUICK else (32, 32, 64)\n"
         "BATCH_SIZE, STEPS = (4, 2) if QUICK else (64, 600)\n"

@@ -5,6 +5,7 @@ A new model subclasses `GenerativeModel` (one optimizer, like the VAE) or
 and writes only its `train_step`.
 """
 
+import inspect
 import keras
 import numpy as np
 from keras import ops
@@ -75,6 +76,10 @@ class GenerativeModel(keras.Model):
         return self._backend.train_step(self, *args)
 
     def fit(self, x=None, y=None, *args, **kwargs):
+        if inspect.isgenerator(x) and not args:
+            # make_dataset's batches come shuffled; Keras would only warn that it
+            # cannot shuffle a generator.
+            kwargs.setdefault("shuffle", False)
         # jit_compile="auto" on a CPU: a long fit first measures XLA (see compile).
         if getattr(self, "_jit_to_measure", False) and not args:
             x = self._backend.choose_jit_compile(self, x, kwargs)
