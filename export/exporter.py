@@ -10,7 +10,7 @@ import numpy as np
 
 from keras_genart._version import __version__
 from keras_genart.errors import ExportError, UserInputError, require_modules, require_tensorflow
-from keras_genart.export.metadata import METADATA_FILE, artifact_hashes
+from keras_genart.export.metadata import METADATA_FILE, VERSION_PATTERN, artifact_hashes
 from keras_genart.imaging import atomic_write_bytes
 from keras_genart.latents import LATENT_RECIPE, sample_latents
 
@@ -22,7 +22,7 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 def next_version(model_dir):
     """One more than the highest numeric version folder (1 when there is none)."""
     names = os.listdir(model_dir) if os.path.isdir(model_dir) else []
-    versions = [int(n) for n in names if n.isascii() and n.isdigit()]
+    versions = [int(n) for n in names if VERSION_PATTERN.fullmatch(n)]
     return max(versions, default=0) + 1
 
 

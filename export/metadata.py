@@ -6,8 +6,13 @@ JSON and hashlib only, so that the TensorFlow-free serving side can read it.
 import hashlib
 import json
 import os
+import re
 
 METADATA_FILE = "metadata.json"
+
+# A version folder's name, a version in a URL: ASCII digits only ("²".isdigit()
+# is true in Python, but int("²") fails), short enough for int().
+VERSION_PATTERN = re.compile(r"[0-9]{1,18}")
 
 
 def sha256_file(path, chunk=1 << 20):

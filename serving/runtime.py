@@ -5,7 +5,12 @@ import os
 import numpy as np
 
 from keras_genart import imaging
-from keras_genart.export.metadata import METADATA_FILE, read_metadata, sha256_file
+from keras_genart.export.metadata import (
+    METADATA_FILE,
+    VERSION_PATTERN,
+    read_metadata,
+    sha256_file,
+)
 from keras_genart.latents import sample_latents
 
 
@@ -19,9 +24,7 @@ def find_versions(model_dir):
         return []
     versions = []
     for entry in os.scandir(model_dir):
-        # ASCII digits only: "²".isdigit() is true, but int("²") fails.
-        numbered = entry.name.isascii() and entry.name.isdigit() and len(entry.name) <= 18
-        if numbered and entry.is_dir() and all(
+        if VERSION_PATTERN.fullmatch(entry.name) and entry.is_dir() and all(
                 os.path.exists(os.path.join(entry.path, f)) for f in (METADATA_FILE, "model.onnx")):
             versions.append(int(entry.name))
     return sorted(versions)

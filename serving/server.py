@@ -22,6 +22,7 @@ import threading
 import numpy as np
 
 from keras_genart.export.exporter import NAME_PATTERN
+from keras_genart.export.metadata import VERSION_PATTERN
 from keras_genart.serving.runtime import Generator, find_versions
 
 log = logging.getLogger("keras_genart.serving")
@@ -36,7 +37,6 @@ _DEPTH_STEP = np.zeros(256, np.int32)
 _DEPTH_STEP[[ord("["), ord("{")]] = 1
 _DEPTH_STEP[[ord("]"), ord("}")]] = -1
 FLOAT32_MAX = float(np.finfo(np.float32).max)
-_VERSION = re.compile(r"[0-9]{1,18}")  # versions, Content-Length: ASCII digits only
 _PATH = re.compile(
     r"^(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?"
     r"(?:(?P<meta>/metadata)|:(?P<verb>[A-Za-z]+))?$")
@@ -117,7 +117,7 @@ class ModelRepository:
         """The Generator of a version, or of the latest one that loads."""
         versions = self.versions(name)
         if version is not None:
-            if not _VERSION.fullmatch(str(version)) or int(version) not in versions:
+            if not VERSION_PATTERN.fullmatch(str(version)) or int(version) not in versions:
                 raise ApiError(404, f"Servable not found for request: Specific({name}, "
                                     f"{version}); versions present: "
                                     f"{', '.join(map(str, versions))}")
@@ -331,7 +331,8 @@ def create_app(model_root, max_batch=64, max_body_bytes=1 << 20, max_sample=64,
         if verb != "predict":
             raise ApiError(404, f"unknown method ':{verb}'")
         declared = request.headers.get("content-length")
-        if declared and _VERSION.fullmatch(declared) and int(declared) > max_body_bytes:
+        # ASCII digits only, as versions; anything else meets the streamed-size check below.
+        if declared and VERSION_PATTERN.fullmatch(declared) and int(declared) > max_body_bytes:
             raise ApiError(413, f"request body of {declared} bytes exceeds the limit of "
                                 f"{max_body_bytes} bytes")
         body = bytearray()

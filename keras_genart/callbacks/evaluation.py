@@ -72,12 +72,19 @@ class EvaluationCallback(keras.callbacks.Callback):
         from keras_genart.metrics.features import get_extractor
 
         if self._extractor is None and set(self.metrics) - {"classes"}:
-            self._extractor = _CachedFeatures(get_extractor(self.features, seed=0),
-                                              (self.real, self.train))
+            extractor = get_extractor(self.features, seed=0)
+            self._extractor = _CachedOnFixed(extractor, (self.real, self.train),
+                                             extractor.identity)
         if self._classifier is None and "classes" in self.metrics:
+            from types import SimpleNamespace
+
             from keras_genart.metrics.classifier import get_classifier
 
-            self._classifier = get_classifier(self.classifier)
+            # The real pictures' class scores, like their features, are computed once.
+            classifier = get_classifier(self.classifier)
+            self._classifier = SimpleNamespace(
+                classify=_CachedOnFixed(classifier.classify, (self.real,)),
+                class_names=classifier.class_names, identity=classifier.identity)
         if self.log_dir and self._writer is None:
             self._writer = SummaryWriter(os.path.join(self.log_dir, "train"))
 
@@ -110,20 +117,21 @@ class EvaluationCallback(keras.callbacks.Callback):
             self._writer = None
 
 
-class _CachedFeatures:
-    """An extractor that computes the features of the fixed real pictures only once."""
+class _CachedOnFixed:
+    """`fn` (an extractor, or a classifier's `classify`) that runs on each of the
+    fixed real picture arrays only once; `identity` is the wrapped object's."""
 
-    def __init__(self, extractor, fixed):
-        self.extractor, self.identity = extractor, extractor.identity
+    def __init__(self, fn, fixed, identity=None):
+        self.fn, self.identity = fn, identity
         self._fixed, self._cache = fixed, {}
 
     def __call__(self, pictures):
         for i, images in enumerate(self._fixed):
             if pictures is images:
                 if i not in self._cache:
-                    self._cache[i] = self.extractor(images)
+                    self._cache[i] = self.fn(images)
                 return self._cache[i]
-        return self.extractor(pictures)
+        return self.fn(pictures)
 
 
 class BestModelCheckpoint(keras.callbacks.Callback):
