@@ -311,6 +311,46 @@ def test_auto_jit_measures_both_ways_before_a_long_cpu_fit(tiny_data, monkeypatc
     assert not hasattr(short, "jit_compile_timings") and short.jit_compile is False
 
 
+def test_generators_reach_tensorflow_fit_without_autotuning(monkeypatch):
+    # Keras' own wrapper autotunes, and deleting its iterator then waits for the
+    # autotuning thread: 8-9 s after a 60-step fit (benchmarks/fit_end_wait.py).
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("JAX's trainer reads generators without tf.data")
+    import tensorflow as tf
+
+    from keras_genart.backend.tensorflow import fit_input
+    from keras_genart.data import load_images, make_dataset
+
+    data = load_images("builtin:abstract:12", image_size=16)
+    dataset = fit_input(make_dataset(data, 5, seed=0, repeat=False))
+    assert isinstance(dataset, tf.data.Dataset)
+    assert dataset.options().autotune.enabled is False
+    images, labels = dataset.element_spec
+    assert images.shape.as_list() == [None, 16, 16, 3] and labels.shape.as_list() == [None]
+    # Every batch, in order, the last one short.
+    got = [tuple(np.asarray(a) for a in batch) for batch in dataset]
+    want = list(make_dataset(data, 5, seed=0, repeat=False))
+    assert [len(b[0]) for b in got] == [len(b[0]) for b in want]
+    for (gi, gl), (wi, wl) in zip(got, want):
+        np.testing.assert_array_equal(gi, wi)
+        np.testing.assert_array_equal(gl, wl)
+    # What is not a generator of tuples of arrays goes to Keras unchanged.
+    assert fit_input(dataset) is dataset
+    leftover = fit_input(b for b in [np.zeros((2, 3))])
+    assert not isinstance(leftover, tf.data.Dataset)
+    np.testing.assert_array_equal(next(leftover), np.zeros((2, 3)))
+    assert list(fit_input(b for b in [])) == []
+    source = make_dataset(data, 4, seed=0)
+    for _ in fit_input(source).take(1):
+        pass
+    assert next(source)[0].shape == (4, 16, 16, 3)  # the caller's generator stays open
+    # And the model's fit hands Keras that dataset.
+    seen = []
+    monkeypatch.setattr(keras.Model, "fit", lambda self, x, *a, **k: seen.append(x))
+    build_model("dcgan", seed=0, **TINY).fit(make_dataset(data, 4, seed=0), steps_per_epoch=1)
+    assert isinstance(seen[0], tf.data.Dataset)
+
+
 def test_packing_judges_several_samples_at_once(tiny_data, tmp_path):
     # PacGAN: the discriminator takes 2 pictures stacked along the channels.
     model = run_model_checks(

@@ -127,6 +127,11 @@ def choose_jit_compile(model, x, fit_kwargs, log=print):
     return x
 
 
+def fit_input(x):
+    """Keras' JAX trainer reads Python generators directly: nothing to change."""
+    return x
+
+
 def data_parallel(devices):
     """A `keras.distribution.DataParallel` scope over the first `devices` JAX devices.
 

@@ -83,6 +83,9 @@ class GenerativeModel(keras.Model):
         # jit_compile="auto" on a CPU: a long fit first measures XLA (see compile).
         if getattr(self, "_jit_to_measure", False) and not args:
             x = self._backend.choose_jit_compile(self, x, kwargs)
+        if not args:
+            # TensorFlow: our own tf.data wrapper, whose end does not stall.
+            x = self._backend.fit_input(x)
         return super().fit(x, y, *args, **kwargs)
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
