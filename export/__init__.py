@@ -5,7 +5,14 @@ Installed as `keras_genart.export`. One layout for both runtimes, TF Serving's:
 `model.onnx` and `metadata.json`.
 """
 
-from keras_genart.export.exporter import ExportError, export_model, next_version
-from keras_genart.export.metadata import METADATA_FILE, read_metadata
+from keras_genart._lazy import lazy_getattr
 
-__all__ = ["ExportError", "METADATA_FILE", "export_model", "next_version", "read_metadata"]
+# Lazy: the serving side imports keras_genart.export.metadata, and that must not
+# load the exporter (and through it the TensorFlow-facing code).
+_NAMES = {"ExportError": "keras_genart.export.exporter",
+          "export_model": "keras_genart.export.exporter",
+          "next_version": "keras_genart.export.exporter",
+          "METADATA_FILE": "keras_genart.export.metadata",
+          "read_metadata": "keras_genart.export.metadata"}
+__all__ = sorted(_NAMES)
+__getattr__ = lazy_getattr(__name__, _NAMES, globals())

@@ -1,8 +1,8 @@
 """`export_model`: a trained model -> a TF Serving version folder with ONNX beside it."""
 
+import errno
 import json
 import os
-import re
 import shutil
 import time
 
@@ -10,13 +10,13 @@ import numpy as np
 
 from keras_genart._version import __version__
 from keras_genart.errors import ExportError, UserInputError, require_modules, require_tensorflow
-from keras_genart.export.metadata import METADATA_FILE, VERSION_PATTERN, artifact_hashes
+from keras_genart.export.metadata import (METADATA_FILE, NAME_PATTERN, VERSION_PATTERN,
+                                         artifact_hashes)
 from keras_genart.imaging import atomic_write_bytes
 from keras_genart.latents import LATENT_RECIPE, sample_latents
 
 FORMATS = ("savedmodel", "onnx")
 PARITY_TOLERANCE = 1e-4
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 def next_version(model_dir):
@@ -24,6 +24,49 @@ def next_version(model_dir):
     names = os.listdir(model_dir) if os.path.isdir(model_dir) else []
     versions = [int(n) for n in names if VERSION_PATTERN.fullmatch(n)]
     return max(versions, default=0) + 1
+
+
+def _rename_exchange(a, b):
+    """Swaps two paths in one step (Linux `renameat2(RENAME_EXCHANGE)`).
+
+    Returns False where the system or the file system cannot.
+    """
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # not Linux, or a libc without it
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                          ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), a)
+
+
+def replace_dir(new, final):
+    """Moves folder `new` to `final`, replacing a `final` that exists without a gap.
+
+    On Linux the two folders trade places in one step and the old one is
+    removed after, so a server reading `final` sees the old files or the new
+    ones, never none. Elsewhere the old folder is renamed away first (a gap
+    of two renames).
+    """
+    if os.path.lexists(final):
+        if _rename_exchange(new, final):
+            shutil.rmtree(new)  # the old version, now under the temporary name
+            return
+        old = os.path.join(os.path.dirname(final),
+                           f".old-{os.path.basename(final)}-{os.getpid()}")
+        os.replace(final, old)
+        os.replace(new, final)
+        shutil.rmtree(old, ignore_errors=True)
+        return
+    os.replace(new, final)
 
 
 def _check_name(name):
@@ -145,9 +188,7 @@ def export_model(model, out_dir, name=None, version=None, formats=FORMATS, opset
                              _run_info(source), source, tmp_dir)
         atomic_write_bytes(os.path.join(tmp_dir, METADATA_FILE),
                            (json.dumps(metadata, indent=2) + "\n").encode())
-        if os.path.exists(final_dir):  # --force
-            shutil.rmtree(final_dir)
-        os.replace(tmp_dir, final_dir)
+        replace_dir(tmp_dir, final_dir)  # --force: a server never sees the version missing
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
         for folder in made:  # a failed first export leaves no empty folders

@@ -1,6 +1,7 @@
 """metadata.json: what a serving runtime needs to know about an exported model.
 
-JSON and hashlib only, so that the TensorFlow-free serving side can read it.
+JSON and hashlib only, so that the TensorFlow-free serving side can read it;
+the name and version rules that the exporter and the server share live here too.
 """
 
 import hashlib
@@ -13,6 +14,8 @@ METADATA_FILE = "metadata.json"
 # A version folder's name, a version in a URL: ASCII digits only ("²".isdigit()
 # is true in Python, but int("²") fails), short enough for int().
 VERSION_PATTERN = re.compile(r"[0-9]{1,18}")
+# A model's name: a folder under the base path, a name in a URL.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 def sha256_file(path, chunk=1 << 20):

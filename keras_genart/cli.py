@@ -82,6 +82,15 @@ def _formats(text):
     return names
 
 
+def _version_list(text):
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    bad = [n for n in names if not (n.isascii() and n.isdigit() and 0 < int(n))]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(
+            f"versions must be positive integers separated by commas, got {text!r}")
+    return [int(n) for n in names]
+
+
 def _bool_or_auto(text):
     if text.lower() == "auto":
         return "auto"
@@ -239,6 +248,13 @@ def build_parser():
                        help="largest request body; larger ones get 413")
     serve.add_argument("--threads", type=_positive_int, default=None,
                        help="onnxruntime threads per model (default: onnxruntime's)")
+    policy = serve.add_mutually_exclusive_group()
+    policy.add_argument("--num-versions", type=_positive_int, default=1,
+                        help="serve the latest N versions of each model; older ones unload "
+                             "(TF Serving's version policy)")
+    policy.add_argument("--versions", type=_version_list, default=None,
+                        help="serve only these versions, e.g. 3,5 (TF Serving's 'specific' "
+                             "policy)")
 
     evaluate = sub.add_parser(
         "evaluate",
@@ -408,7 +424,8 @@ def cmd_serve(args):
     print(f"serving {', '.join(models) or 'no models yet'} from {args.model_root} at "
           f"http://{args.host}:{args.port}/v1/models/")
     serve(args.model_root, host=args.host, port=args.port, max_batch=args.max_batch,
-          max_body_bytes=args.max_body_bytes, threads=args.threads)
+          max_body_bytes=args.max_body_bytes, threads=args.threads,
+          num_versions=args.num_versions, versions=args.versions)
     return 0
 
 

@@ -77,7 +77,7 @@ def openapi_document(repository, max_batch, max_body_bytes, max_sample):
             "models": {"type": "array", "items": {"type": "string"}}}}, "model names")}}}}
     for name in repository.model_names():
         try:
-            versions = repository.versions(name)
+            versions = repository.served_versions(name)
             _, generator = repository.get(name)
         except ApiError:
             continue  # no version loads: nothing to describe

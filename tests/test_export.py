@@ -92,6 +92,45 @@ def test_versions_increment_and_are_never_overwritten(exported, tmp_path):
     assert sorted(os.listdir(root / "art")) == ["1", "2"]  # no temporary folder left
 
 
+@pytest.mark.parametrize("exchange", [True, False])
+def test_force_never_leaves_the_version_missing(tmp_path, monkeypatch, exchange):
+    import threading
+
+    from keras_genart.export import exporter
+
+    if not exchange:  # the fallback for systems without renameat2
+        monkeypatch.setattr(exporter, "_rename_exchange", lambda a, b: False)
+    final = tmp_path / "art" / "1"
+    final.mkdir(parents=True)
+    (final / "metadata.json").write_text("0")
+    seen, stop = [], threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            try:
+                seen.append((final / "metadata.json").read_text())
+            except FileNotFoundError:
+                seen.append(None)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for i in range(1, 31):
+            new = tmp_path / "art" / f".tmp-1-{i}"
+            new.mkdir()
+            (new / "metadata.json").write_text(str(i))
+            exporter.replace_dir(str(new), str(final))
+    finally:
+        stop.set()
+        watcher.join()
+    assert (final / "metadata.json").read_text() == "30"
+    assert sorted(os.listdir(tmp_path / "art")) == ["1"]  # old versions removed
+    if exchange:
+        assert None not in seen and len(set(seen)) > 1
+    exporter.replace_dir(str(tmp_path / "art" / "1"), str(tmp_path / "art" / "2"))  # a move
+    assert sorted(os.listdir(tmp_path / "art")) == ["2"]
+
+
 def test_parity_failure_exports_nothing(exported, tmp_path, monkeypatch):
     import keras_genart.export.onnx as onnx_export
 

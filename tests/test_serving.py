@@ -22,7 +22,8 @@ httpx = pytest.importorskip("httpx")
 def test_serving_import_leaves_tensorflow_out():
     code = ("import sys\nimport keras_genart.serving, keras_genart.serving.server\n"
             "from keras_genart.serving import Generator\n"
-            "print(sorted(m for m in ('tensorflow', 'keras', 'tf2onnx') if m in sys.modules))")
+            "print(sorted(m for m in ('tensorflow', 'keras', 'tf2onnx',\n"
+            "                          'keras_genart.export.exporter') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -101,6 +102,9 @@ def test_predict_row_and_columnar(client, exported):
     assert row.status_code == 200
     images = np.array(row.json()["predictions"], np.float32)
     assert images.shape == (2, 16, 16, 3) and np.abs(images - expected).max() <= 1e-4
+    # The contract: the runtime's float32 values rounded to 6 decimals (in float64).
+    exact = np.round(Generator(exported["version_dir"]).run(z).astype(np.float64), 6)
+    assert json.loads(row.content)["predictions"] == exact.tolist()
     named = client.post("/v1/models/dcgan/versions/1:predict",
                         json={"instances": [{"z": v} for v in z.tolist()]})
     np.testing.assert_allclose(np.array(named.json()["predictions"]), images)
@@ -243,10 +247,12 @@ def test_new_version_is_picked_up_under_load(exported, tmp_path):
         meta["version"] = 2
         (staging / "metadata.json").write_text(json.dumps(meta))
         os.replace(staging, root / "dcgan" / "2")
-        time.sleep(0.5)
-        with httpx.Client() as c:
+        with httpx.Client() as c:  # version 2 loads in the background, then serves
+            assert _eventually(lambda: c.get(base).json()["model_version_status"][0][
+                "version"] == "2")
             versions_seen.add(c.get(base).json()["model_version_status"][0]["version"])
             after = c.post(base + ":predict", json=body)
+            time.sleep(0.3)
     finally:
         stop.set()
         for w in workers:
@@ -259,6 +265,58 @@ def test_new_version_is_picked_up_under_load(exported, tmp_path):
     assert served[0] == "1" and served[-1] == "2"  # switched over while under load
     assert versions_seen == {"2"}
     assert after.status_code == 200 and after.headers["x-model-version"] == "2"
+
+
+def test_a_slow_load_holds_up_no_other_version(exported, tmp_path):
+    import uvicorn
+
+    from keras_genart.serving.server import create_app
+
+    root = tmp_path / "models"
+    shutil.copytree(exported["root"], root)
+    loading, release = threading.Event(), threading.Event()
+
+    def load(path):  # version 2 loads until the test lets it finish
+        if os.path.basename(path) == "2":
+            loading.set()
+            assert release.wait(30)
+        return Generator(path)
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(root, load=load, num_versions=2),
+                                           host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}/v1/models/dcgan"
+    deadline = time.time() + 30
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    body = {"instances": sample_latents(1, 8, 0).tolist()}
+    slow = {}
+    try:
+        with httpx.Client(timeout=30) as c:
+            assert c.post(base + ":predict", json=body).headers["x-model-version"] == "1"
+            shutil.copytree(root / "dcgan" / "1", root / "dcgan" / "2")
+            waiter = threading.Thread(target=lambda: slow.update(
+                r=httpx.post(base + "/versions/2:predict", json=body, timeout=30)))
+            waiter.start()
+            assert loading.wait(10)
+            # While version 2 loads, version 1 and "latest" answer at once, from version 1.
+            for url in (base + "/versions/1:predict", base + ":predict"):
+                r = c.post(url, json=body)
+                assert r.status_code == 200 and r.headers["x-model-version"] == "1"
+            for url in (base, base + "/metadata", base + ":sample?n=1"):
+                assert c.get(url).status_code == 200
+            assert c.get(base + "/versions/1").status_code == 200
+            assert waiter.is_alive()  # the load really was in progress all along
+            release.set()
+            waiter.join(30)
+            assert slow["r"].status_code == 200 and slow["r"].headers["x-model-version"] == "2"
+            assert c.post(base + ":predict", json=body).headers["x-model-version"] == "2"
+    finally:
+        release.set()
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.mark.skipif(shutil.which("node") is None or shutil.which("npm") is None,
@@ -288,7 +346,7 @@ def test_node_example_matches_python(exported, tmp_path):
 def test_genart_serve_command(exported):
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "keras_genart.cli", "serve",
-                             str(exported["root"]), "--port", str(port)],
+                             str(exported["root"]), "--port", str(port), "--versions", "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 60
@@ -302,6 +360,15 @@ def test_genart_serve_command(exported):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    from keras_genart.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["serve", "d", "--versions", "3,5"]).versions == [3, 5]
+    assert parser.parse_args(["serve", "d"]).num_versions == 1
+    for bad in (["--versions", "2,x"], ["--versions", "0"], ["--num-versions", "0"],
+                ["--num-versions", "2", "--versions", "1"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["serve", "d", *bad])
     missing = subprocess.run([sys.executable, "-m", "keras_genart.cli", "serve", "/no/such/dir"],
                              capture_output=True, text=True)
     assert missing.returncode == 2
@@ -348,4 +415,54 @@ def test_broken_version_is_skipped_until_fixed(exported, tmp_path):
     assert broken.status_code == 404 and "version 2 of 'dcgan' failed to load" in broken.json()[
         "error"]
     (root / "dcgan" / "2" / "model.onnx").write_bytes(good)  # the copy completes
-    assert client.get("/v1/models/dcgan").json()["model_version_status"][0]["version"] == "2"
+    # Version 2 now loads in the background; version 1 answers until it is ready.
+    assert _eventually(lambda: client.get("/v1/models/dcgan").json()[
+        "model_version_status"][0]["version"] == "2")
+
+
+def _eventually(check, seconds=30):
+    deadline = time.time() + seconds
+    while not check():
+        if time.time() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_version_policy_serves_the_latest_n_or_specific_ones(exported, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from keras_genart.serving.server import create_app
+
+    root = tmp_path / "models"
+    shutil.copytree(exported["root"], root)
+    client = TestClient(create_app(root))  # TF Serving's default: the latest version
+    repo = client.app.state.repository
+    body = {"instances": sample_latents(1, 8, 0).tolist()}
+    assert client.post("/v1/models/dcgan:predict", json=body).status_code == 200
+    held = repo.get("dcgan", 1)[1]  # a request still running on version 1
+    for v in (2, 3):
+        shutil.copytree(root / "dcgan" / "1", root / "dcgan" / str(v))
+    assert _eventually(lambda: client.post("/v1/models/dcgan:predict", json=body).headers[
+        "x-model-version"] == "3")
+    # Once version 3 serves, the others are unloaded; the running request finishes.
+    assert _eventually(lambda: client.get("/v1/models/dcgan").status_code == 200
+                       and repo.loaded_versions("dcgan") == [3])
+    assert held.run(sample_latents(1, 8, 0)).shape == (1, 16, 16, 3)
+    old = client.post("/v1/models/dcgan/versions/2:predict", json=body)
+    assert old.status_code == 404 and "version policy serves the latest: 3" in old.json()["error"]
+    assert client.get("/v1/models/dcgan/versions/3/metadata").status_code == 200
+
+    two = TestClient(create_app(root, num_versions=2))
+    assert [two.get(f"/v1/models/dcgan/versions/{v}").status_code for v in (1, 2, 3)] == \
+        [404, 200, 200]
+    specific = TestClient(create_app(root, versions=[1, 3]))
+    assert [specific.get(f"/v1/models/dcgan/versions/{v}").status_code for v in (1, 2, 3)] == \
+        [200, 404, 200]
+    assert "specific versions 1, 3" in specific.get("/v1/models/dcgan/versions/2").json()[
+        "error"]
+    paths = specific.get("/openapi.json").json()["paths"]  # it lists the served versions
+    parameters = paths["/v1/models/dcgan/versions/{version}"]["get"]["parameters"]
+    assert parameters[0]["schema"]["enum"] == ["1", "3"]
+    with pytest.raises(ValueError, match="num_versions must be at least 1"):
+        create_app(root, num_versions=0)
