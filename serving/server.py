@@ -17,7 +17,9 @@ import json
 import logging
 import os
 import re
+import sys
 import threading
+import time
 
 import numpy as np
 import orjson
@@ -26,6 +28,7 @@ from keras_genart.export.metadata import NAME_PATTERN, VERSION_PATTERN
 from keras_genart.serving.runtime import Generator, find_versions
 
 log = logging.getLogger("keras_genart.serving")
+access_log = logging.getLogger("keras_genart.serving.access")
 
 SIGNATURES = ("serving_default", "render")
 
@@ -241,6 +244,74 @@ class ModelRepository:
         return failed is not None and failed[0] == self._stamp(path)
 
 
+class RequestMetrics:
+    """Request counts and latency histograms in Prometheus' text format.
+
+    Labels as TF Serving's own metrics: model, version (the one that answered),
+    API (`predict`, `sample`, `metadata`, `status`, or `other`) and status code.
+    """
+
+    BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._counts = {}      # (model, version, api, status) -> requests
+        self._latency = {}     # (model, version, api) -> [bucket counts..., sum, count]
+
+    def observe(self, model, version, api, status, seconds):
+        with self._lock:
+            key = (model, version, api, str(status))
+            self._counts[key] = self._counts.get(key, 0) + 1
+            hist = self._latency.setdefault((model, version, api),
+                                            [0] * len(self.BUCKETS) + [0.0, 0])
+            for i, bound in enumerate(self.BUCKETS):
+                if seconds <= bound:
+                    hist[i] += 1
+            hist[-2] += seconds
+            hist[-1] += 1
+
+    def text(self):
+        def labels(**values):
+            return ",".join(f'{k}="{_escape_label(v)}"' for k, v in values.items())
+
+        lines = ["# HELP genart_requests_total Requests answered, by model, version, API "
+                 "and status code.", "# TYPE genart_requests_total counter"]
+        with self._lock:
+            for (model, version, api, status), n in sorted(self._counts.items()):
+                lines.append(f"genart_requests_total{{"
+                             f"{labels(model=model, version=version, api=api, status=status)}"
+                             f"}} {n}")
+            lines += ["# HELP genart_request_latency_seconds Time from request to answer.",
+                      "# TYPE genart_request_latency_seconds histogram"]
+            for (model, version, api), hist in sorted(self._latency.items()):
+                common = labels(model=model, version=version, api=api)
+                for bound, n in zip(self.BUCKETS, hist):
+                    lines.append(f'genart_request_latency_seconds_bucket{{{common},'
+                                 f'le="{bound:g}"}} {n}')
+                lines.append(f'genart_request_latency_seconds_bucket{{{common},le="+Inf"}} '
+                             f"{hist[-1]}")
+                lines.append(f"genart_request_latency_seconds_sum{{{common}}} {hist[-2]:.6f}")
+                lines.append(f"genart_request_latency_seconds_count{{{common}}} {hist[-1]}")
+        return "\n".join(lines) + "\n"
+
+
+def _escape_label(value):
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _api_of(path):
+    """(model, API) of a request path, for logs and metrics."""
+    if not path.startswith("/v1/models/"):
+        return "", "other"
+    match = _PATH.match(path.removeprefix("/v1/models/"))
+    if not match:
+        return "", "other"
+    verb = match.group("verb")
+    api = verb if verb in ("predict", "sample") else "other" if verb else (
+        "metadata" if match.group("meta") else "status")
+    return match.group("name")[:64], api
+
+
 def _signature_defs(generator):
     latent = generator.latent_dim
     size, channels = generator.image_size, generator.channels
@@ -357,6 +428,26 @@ def create_app(model_root, max_batch=64, max_body_bytes=1 << 20, max_sample=64,
     app = FastAPI(title="keras_genart serving", version="1", openapi_url=None, docs_url=None,
                   redoc_url=None)
     app.state.repository = repo
+    metrics = app.state.metrics = RequestMetrics()
+
+    @app.middleware("http")
+    async def account(request, call_next):
+        # One access line per request and the Prometheus figures; the model
+        # label is the one in the path, the version the one that answered.
+        start = time.perf_counter()
+        response = await call_next(request)
+        seconds = time.perf_counter() - start
+        model, api = _api_of(request.url.path)
+        version = response.headers.get("x-model-version", "")
+        metrics.observe(model, version, api, response.status_code, seconds)
+        access_log.info('%s "%s %s" %d %.1f ms%s', request.client.host if request.client else "-",
+                        request.method, request.url.path, response.status_code, seconds * 1000,
+                        f" version={version}" if version else "")
+        return response
+
+    @app.get("/monitoring/prometheus/metrics")
+    async def prometheus():
+        return Response(metrics.text(), media_type="text/plain; version=0.0.4")
 
     def error(status, message, headers=None):
         return JSONResponse({"error": message}, status_code=status, headers=headers)
@@ -377,9 +468,10 @@ def create_app(model_root, max_batch=64, max_body_bytes=1 << 20, max_sample=64,
 
     def status(name, version):
         served, _ = repo.get(name, version)
-        return {"model_version_status": [{"version": str(served), "state": "AVAILABLE",
-                                          "status": {"error_code": "OK",
-                                                     "error_message": ""}}]}
+        return JSONResponse({"model_version_status": [{
+            "version": str(served), "state": "AVAILABLE",
+            "status": {"error_code": "OK", "error_message": ""}}]},
+            headers={"X-Model-Version": str(served)})
 
     @app.exception_handler(ApiError)
     async def api_error(request, exc):
@@ -426,8 +518,10 @@ def create_app(model_root, max_batch=64, max_body_bytes=1 << 20, max_sample=64,
 
     def metadata(name, version):
         served, generator = repo.get(name, version)
-        return {"model_spec": {"name": name, "signature_name": "", "version": str(served)},
-                "metadata": {"signature_def": {"signature_def": _signature_defs(generator)}}}
+        return JSONResponse({
+            "model_spec": {"name": name, "signature_name": "", "version": str(served)},
+            "metadata": {"signature_def": {"signature_def": _signature_defs(generator)}}},
+            headers={"X-Model-Version": str(served)})
 
     def sample(name, version, query):
         served, generator = repo.get(name, version)
@@ -496,4 +590,10 @@ def serve(model_root, host="127.0.0.1", port=8501, **kwargs):
     import uvicorn
 
     app = create_app(model_root, **kwargs)
+    if not access_log.handlers:  # one line per request on stdout, ours not uvicorn's
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        access_log.addHandler(handler)
+        access_log.setLevel(logging.INFO)
+        access_log.propagate = False
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -197,6 +197,39 @@ def test_framework_errors_keep_the_error_shape(client):
     assert r.status_code == 404 and r.json() == {"error": "Not Found"}
 
 
+def test_access_log_and_prometheus_metrics(client, caplog):
+    import logging
+
+    body = {"instances": sample_latents(1, 8, 0).tolist()}
+    with caplog.at_level(logging.INFO, logger="keras_genart.serving.access"):
+        for _ in range(3):
+            assert client.post("/v1/models/dcgan:predict", json=body).status_code == 200
+        assert client.get("/v1/models/dcgan").status_code == 200
+        assert client.post("/v1/models/nope:predict", json=body).status_code == 404
+    lines = [r.getMessage() for r in caplog.records if r.name == "keras_genart.serving.access"]
+    assert len(lines) == 5
+    assert '"POST /v1/models/dcgan:predict" 200' in lines[0] and lines[0].endswith("version=1")
+    assert '"POST /v1/models/nope:predict" 404' in lines[-1]
+    text = client.get("/monitoring/prometheus/metrics")
+    assert text.status_code == 200 and text.headers["content-type"].startswith("text/plain")
+    samples = {}
+    for line in text.text.splitlines():
+        if not line.startswith("#"):
+            key, value = line.rsplit(" ", 1)
+            samples[key] = float(value)
+    predict = 'model="dcgan",version="1",api="predict"'
+    assert samples[f'genart_requests_total{{{predict},status="200"}}'] == 3
+    assert samples['genart_requests_total{model="dcgan",version="1",api="status",'
+                   'status="200"}'] == 1
+    assert samples['genart_requests_total{model="nope",version="",api="predict",'
+                   'status="404"}'] == 1
+    buckets = [v for k, v in samples.items()
+               if k.startswith(f"genart_request_latency_seconds_bucket{{{predict},")]
+    assert buckets == sorted(buckets) and buckets[-1] == 3  # cumulative, +Inf = count
+    assert samples[f"genart_request_latency_seconds_count{{{predict}}}"] == 3
+    assert samples[f"genart_request_latency_seconds_sum{{{predict}}}"] > 0
+
+
 def test_body_over_limit_is_413(client):
     r = client.post("/v1/models/dcgan:predict", content=b"[" + b"0," * 20_000 + b"0]",
                     headers={"content-type": "application/json"})
