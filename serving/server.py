@@ -585,8 +585,15 @@ def create_app(model_root, max_batch=64, max_body_bytes=1 << 20, max_sample=64,
     return app
 
 
-def serve(model_root, host="127.0.0.1", port=8501, **kwargs):
-    """Runs the server with uvicorn until interrupted."""
+def serve(model_root, host="127.0.0.1", port=8501, shutdown_timeout=30, **kwargs):
+    """Runs the server with uvicorn until interrupted.
+
+    SIGTERM shuts down gracefully: the server stops accepting connections,
+    lets the requests in flight finish (for at most `shutdown_timeout`
+    seconds) and returns, so that `genart serve` exits with status 0.
+    """
+    import signal
+
     import uvicorn
 
     app = create_app(model_root, **kwargs)
@@ -596,4 +603,13 @@ def serve(model_root, host="127.0.0.1", port=8501, **kwargs):
         access_log.addHandler(handler)
         access_log.setLevel(logging.INFO)
         access_log.propagate = False
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    # uvicorn re-raises the signal it shut down on, with the handler found
+    # before it started: ours only notes it, so the process exits normally.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, lambda *_: None) if main else None
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
+                    timeout_graceful_shutdown=shutdown_timeout)
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)

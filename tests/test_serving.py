@@ -309,8 +309,8 @@ def test_a_slow_load_holds_up_no_other_version(exported, tmp_path):
     shutil.copytree(exported["root"], root)
     loading, release = threading.Event(), threading.Event()
 
-    def load(path):  # version 2 loads until the test lets it finish
-        if os.path.basename(path) == "2":
+    def load(path):  # versions 2 and 3 load until the test lets them finish
+        if os.path.basename(path) in ("2", "3"):
             loading.set()
             assert release.wait(30)
         return Generator(path)
@@ -346,6 +346,21 @@ def test_a_slow_load_holds_up_no_other_version(exported, tmp_path):
             waiter.join(30)
             assert slow["r"].status_code == 200 and slow["r"].headers["x-model-version"] == "2"
             assert c.post(base + ":predict", json=body).headers["x-model-version"] == "2"
+            # Graceful shutdown (what SIGTERM does): a request in flight still finishes.
+            shutil.copytree(root / "dcgan" / "1", root / "dcgan" / "3")
+            loading.clear()
+            release.clear()
+            waiter = threading.Thread(target=lambda: slow.update(
+                r=httpx.post(base + "/versions/3:predict", json=body, timeout=30)))
+            waiter.start()
+            assert loading.wait(10)
+            server.should_exit = True
+            time.sleep(0.3)
+            assert thread.is_alive()  # waiting for the request
+            release.set()
+            waiter.join(30)
+            thread.join(30)
+            assert slow["r"].status_code == 200 and not thread.is_alive()
     finally:
         release.set()
         server.should_exit = True
@@ -390,8 +405,13 @@ def test_genart_serve_command(exported):
             except httpx.TransportError:
                 time.sleep(0.1)
         assert status["model_version_status"][0]["state"] == "AVAILABLE"
+        proc.terminate()  # SIGTERM: a graceful shutdown, exit status 0
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0 and "Traceback" not in err, err
+        assert '"GET /v1/models/dcgan" 200' in out  # the access log
     finally:
-        proc.terminate()
+        if proc.poll() is None:
+            proc.kill()
         proc.wait(timeout=10)
     from keras_genart.cli import build_parser
 
