@@ -1,6 +1,7 @@
 """The TF Serving SavedModel, with named signatures built by Keras' ExportArchive."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 
@@ -66,8 +67,31 @@ def export_savedmodel(model, path):
     return names
 
 
-def run_savedmodel(path, z, signature="serving_default"):
-    """Calls a signature of a SavedModel as TF Serving would."""
-    loaded = tf.saved_model.load(path)
-    out = loaded.signatures[signature](z=tf.constant(z))
-    return out["images"].numpy()
+def check_savedmodel(path, model, z, reference):
+    """Every signature of a written SavedModel against Keras, as TF Serving calls it.
+
+    Returns `{check: largest absolute difference}`: `savedmodel`
+    (serving_default's images), `savedmodel:render` (its PNGs decoded, in
+    [0, 1]) and, for a VAE, `savedmodel:encode` (mean and log_var) and
+    `savedmodel:reconstruct`, on the generated pictures `reference` of `z`.
+    """
+    signatures = tf.saved_model.load(path).signatures
+    z = tf.constant(np.asarray(z, np.float32))
+
+    def difference(a, b):
+        return float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))))
+
+    checks = {"savedmodel": difference(signatures["serving_default"](z=z)["images"], reference)}
+    pngs = signatures["render"](z=z)["images_bytes"].numpy()
+    decoded = np.stack([tf.io.decode_png(png).numpy() for png in pngs]) / 255.0
+    checks["savedmodel:render"] = difference(decoded, reference)
+    if "encode" in signatures:
+        images = tf.constant(reference)
+        mean, log_var = (keras.ops.convert_to_numpy(t)
+                         for t in model.encoder(reference * 2.0 - 1.0, training=False))
+        encoded = signatures["encode"](images=images)
+        checks["savedmodel:encode"] = max(difference(encoded["mean"], mean),
+                                          difference(encoded["log_var"], log_var))
+        checks["savedmodel:reconstruct"] = difference(
+            signatures["reconstruct"](images=images)["images"], model.generate_from_latents(mean))
+    return checks

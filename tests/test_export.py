@@ -32,7 +32,10 @@ def test_layout_and_metadata(exported):
     for rel, digest in metadata["sha256"].items():
         assert sha256_file(os.path.join(version_dir, rel)) == digest
     assert {"model.onnx", "saved_model.pb"} <= set(metadata["sha256"])
-    assert max(metadata["parity_max_abs_diff"].values()) <= 1e-4
+    parity = metadata["parity_max_abs_diff"]
+    assert set(parity) == {"savedmodel", "savedmodel:render", "onnx"}
+    assert max(parity["savedmodel"], parity["onnx"]) <= 1e-4
+    assert parity["savedmodel:render"] <= 1 / 255
 
 
 def test_saved_model_cli_shows_our_signatures(exported):
@@ -141,6 +144,15 @@ def test_parity_failure_exports_nothing(exported, tmp_path, monkeypatch):
     assert not os.path.exists(tmp_path / "bad")  # no empty model folder either
 
 
+def test_a_wrong_render_signature_exports_nothing(exported, tmp_path, monkeypatch):
+    real = tf.io.encode_png
+    monkeypatch.setattr(tf.io, "encode_png", lambda pixels: real(pixels // 2))  # dark PNGs
+    with pytest.raises(ExportError, match=r"savedmodel:render output differs from Keras by .*"
+                                          r"the limit is 0.00392"):
+        export_model(exported["model"], tmp_path, name="bad", formats=["savedmodel"], **QUIET)
+    assert not os.path.exists(tmp_path / "bad")
+
+
 def test_missing_onnx_packages_are_one_line_and_leave_no_folder(exported, tmp_path,
                                                                 monkeypatch, capsys):
     import sys
@@ -168,6 +180,9 @@ def test_vae_gets_encode_and_reconstruct(tmp_path):
     metadata = export_model(str(tmp_path / "vae.keras"), tmp_path / "out", **QUIET)
     assert metadata["name"] == "vae"
     assert metadata["signatures"] == ["serving_default", "render", "encode", "reconstruct"]
+    parity = metadata["parity_max_abs_diff"]  # every signature was checked at export
+    assert {"savedmodel:encode", "savedmodel:reconstruct", "savedmodel:render"} <= set(parity)
+    assert parity["savedmodel:encode"] <= 1e-4 and parity["savedmodel:reconstruct"] <= 1e-4
     loaded = tf.saved_model.load(metadata["path"])
     images = model.generate(3, seed=0)
     mean = loaded.signatures["encode"](images=tf.constant(images))["mean"].numpy()
