@@ -41,7 +41,7 @@ _DEPTH_STEP[[ord("["), ord("{")]] = 1
 _DEPTH_STEP[[ord("]"), ord("}")]] = -1
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 _PATH = re.compile(
-    r"^(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?"
+    r"^(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+)|/labels/(?P<label>[^/:]+))?"
     r"(?:(?P<meta>/metadata)|:(?P<verb>[A-Za-z]+))?$")
 
 
@@ -54,7 +54,8 @@ class ApiError(Exception):
 
 
 class ModelRepository:
-    """The models under a base folder (`ROOT/NAME/VERSION/`), loaded on demand.
+    """The models under a base folder (`ROOT/NAME/VERSION/`) or named by a model
+    config file, loaded on demand.
 
     Thread-safe. A version that fails to load (say, copied in by hand and not
     complete yet) is skipped for "latest" and retried when its files change.
@@ -62,35 +63,76 @@ class ModelRepository:
     never waits for another version's load; and while a newer version loads,
     "latest" keeps answering from the newest version already loaded (as TF
     Serving does: a version serves once it is AVAILABLE).
+
+    Args:
+        root: str. The base folder, for every model in it; or None with `configs`.
+        threads: int. onnxruntime threads per model.
+        load: callable. `load(version_dir) -> Generator`.
+        num_versions, versions: the version policy of every model under `root`.
+        configs: `{name: serving.config.ModelConfig}` from a model config file
+            (each model with its own base path, policy and labels).
     """
 
-    def __init__(self, root, threads=None, load=None, num_versions=1, versions=None):
-        self.root = os.fspath(root)
+    def __init__(self, root=None, threads=None, load=None, num_versions=1, versions=None,
+                 configs=None):
+        from keras_genart.serving.config import ModelConfig
+
+        self.root = None if root is None else os.fspath(root)
+        if (self.root is None) == (configs is None):
+            raise ValueError("give a model base folder or model configs, not both")
         self.threads = threads
+        self._default = ModelConfig("", "", num_versions=int(num_versions))
         if versions is not None:
-            self.specific = sorted({int(v) for v in versions})
-            if not self.specific:
+            self._default.specific = sorted({int(v) for v in versions})
+            if not self._default.specific:
                 raise ValueError("versions must name at least one version")
-        else:
-            self.specific = None
-            if int(num_versions) < 1:
-                raise ValueError(f"num_versions must be at least 1, got {num_versions}")
-        self.num_versions = int(num_versions)
+        elif int(num_versions) < 1:
+            raise ValueError(f"num_versions must be at least 1, got {num_versions}")
+        self._configs = configs
         self._new_generator = load or (lambda path: Generator(path, threads=self.threads))
         self._loaded = {}   # (name, version) -> (stamp, Generator)
         self._failed = {}   # (name, version) -> (stamp, message)
         self._loading = {}  # (name, version) -> Lock held while that version loads
         self._lock = threading.Lock()  # guards the dicts; never held during a load
 
-    def model_names(self):
-        return sorted(n for n in os.listdir(self.root)
-                      if NAME_PATTERN.match(n) and find_versions(os.path.join(self.root, n)))
+    def set_configs(self, configs):
+        """Serves the models of a (re)read model config file from now on; the
+        versions of models that left it or moved are unloaded."""
+        with self._lock:
+            old, self._configs = self._configs or {}, configs
+            gone = {n for n, c in old.items()
+                    if n not in configs or configs[n].base_path != c.base_path}
+            for key in [k for k in self._loaded if k[0] in gone]:
+                del self._loaded[key]
+            for key in [k for k in self._failed if k[0] in gone]:
+                del self._failed[key]
 
-    def _model_dir(self, name):
+    def _config(self, name):
+        if self._configs is not None:
+            config = self._configs.get(name)
+            if config is None:
+                raise ApiError(404, f"Servable not found for request: Latest({name}); no model "
+                                    f"named {name!r} in the model config file")
+            return config
         if not NAME_PATTERN.match(name) or name in (".", ".."):
             raise ApiError(404, f"Servable not found for request: model name {name!r} is "
                                 "not valid")
-        return os.path.join(self.root, name)
+        default = self._default
+        return type(default)(name, os.path.join(self.root, name), default.num_versions,
+                             default.specific)
+
+    def model_names(self):
+        if self._configs is not None:
+            names = list(self._configs)
+        else:
+            names = [n for n in os.listdir(self.root) if NAME_PATTERN.match(n)]
+        return sorted(n for n in names if find_versions(self._config(n).base_path))
+
+    def _model_dir(self, name):
+        return self._config(name).base_path
+
+    def _version_path(self, name, version):
+        return os.path.join(self._model_dir(name), str(version))
 
     def versions(self, name):
         versions = find_versions(self._model_dir(name))
@@ -99,19 +141,23 @@ class ModelRepository:
                                 f"no model named {name!r} under the model base path")
         return versions
 
-    def policy(self):
+    def policy(self, name=None):
         """The version policy in words, for error messages."""
-        if self.specific is not None:
-            return f"specific versions {', '.join(map(str, self.specific))}"
-        return f"the latest {self.num_versions}" if self.num_versions > 1 else "the latest"
+        return (self._default if name is None else self._config(name)).policy()
 
     def served_versions(self, name):
         """The versions present that the version policy serves (TF Serving's
-        `model_version_policy`: the latest N, or specific ones)."""
-        versions = self.versions(name)
-        if self.specific is not None:
-            return [v for v in versions if v in self.specific]
-        return versions[-self.num_versions:]
+        `model_version_policy`: the latest N, specific ones, or all)."""
+        return self._config(name).select(self.versions(name))
+
+    def label_version(self, name, label):
+        """The version a model config file's `version_labels` gives `label`."""
+        config = self._config(name)
+        if label not in config.labels:
+            known = ", ".join(sorted(config.labels)) or "none"
+            raise ApiError(404, f"Servable not found for request: label {label!r} of model "
+                                f"{name!r} is not defined (labels: {known})")
+        return str(config.labels[label])
 
     def _stamp(self, path):
         """Changes whenever the files a Generator reads change."""
@@ -137,7 +183,7 @@ class ModelRepository:
 
     def _load(self, name, version):
         key = (name, version)
-        path = os.path.join(self.root, name, str(version))
+        path = self._version_path(name, version)
         stamp = self._stamp(path)
         generator = self._cached(key, stamp)
         if generator is not None:
@@ -167,7 +213,7 @@ class ModelRepository:
         return lock is not None and lock.locked()
 
     def _is_ready(self, name, version):
-        path = os.path.join(self.root, name, str(version))
+        path = self._version_path(name, version)
         try:
             return self._cached((name, version), self._stamp(path)) is not None
         except ApiError:
@@ -203,7 +249,7 @@ class ModelRepository:
                                     f"{', '.join(map(str, versions))}")
             if int(version) not in served:
                 raise ApiError(404, f"Servable not found for request: Specific({name}, "
-                                    f"{version}); the version policy serves {self.policy()}: "
+                                    f"{version}); the version policy serves {self.policy(name)}: "
                                     f"{', '.join(map(str, served)) or 'none present'}")
             return int(version), self._load(name, int(version))
         loaded = [v for v in versions if self._is_ready(name, v)]
@@ -238,7 +284,7 @@ class ModelRepository:
             return sorted(v for n, v in self._loaded if n == name)
 
     def _is_failed(self, name, version):
-        path = os.path.join(self.root, name, str(version))
+        path = self._version_path(name, version)
         with self._lock:
             failed = self._failed.get((name, version))
         return failed is not None and failed[0] == self._stamp(path)
@@ -310,6 +356,30 @@ def _api_of(path):
     api = verb if verb in ("predict", "sample") else "other" if verb else (
         "metadata" if match.group("meta") else "status")
     return match.group("name")[:64], api
+
+
+def _poll_config(repo, path, seconds, stop):
+    """Rereads a model config file whenever it changes, until `stop` is set."""
+    from keras_genart.serving.config import ConfigError, read_model_config
+
+    def stamp():
+        try:
+            info = os.stat(path)
+            return info.st_mtime_ns, info.st_size
+        except OSError:
+            return None
+
+    seen = stamp()
+    while not stop.wait(seconds):
+        now = stamp()
+        if now == seen:
+            continue
+        seen = now
+        try:
+            repo.set_configs(read_model_config(path))
+            log.warning("model config file %s reread", path)
+        except ConfigError as e:
+            log.error("model config file not reread, the previous one stays: %s", e)
 
 
 def _signature_defs(generator):
@@ -396,9 +466,11 @@ def _parse_latents(body, latent_dim, max_batch):
     return z, row
 
 
-def create_app(model_root, max_batch=64, max_body_bytes=1 << 20, max_sample=64,
-               threads=None, load=None, num_versions=1, versions=None):
-    """The FastAPI application serving every model under `model_root`.
+def create_app(model_root=None, max_batch=64, max_body_bytes=1 << 20, max_sample=64,
+               threads=None, load=None, num_versions=1, versions=None,
+               model_config_file=None, config_poll_seconds=60):
+    """The FastAPI application serving every model under `model_root`, or the
+    models of a TF Serving model config file.
 
     Args:
         model_root: str. The base folder `genart export --out` wrote.
@@ -412,22 +484,42 @@ def create_app(model_root, max_batch=64, max_body_bytes=1 << 20, max_sample=64,
             (TF Serving's default policy, latest 1). Defaults to 1.
         versions: list of int. Serve these versions only (TF Serving's
             `specific` policy), instead of the latest ones.
+        model_config_file: str. Instead of `model_root`: TF Serving's model
+            config file (`serving/config.py`): models from several base paths,
+            each with its version policy and version labels.
+        config_poll_seconds: float. How often the config file is checked for
+            changes and reread (0: never). A file that no longer parses is
+            reported in the log and the previous configuration stays.
     """
     from fastapi import FastAPI, Request
     from fastapi.concurrency import run_in_threadpool
     from fastapi.responses import JSONResponse, Response
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
-    if not os.path.isdir(model_root):
-        raise FileNotFoundError(f"model base folder '{model_root}' does not exist")
-    repo = ModelRepository(model_root, threads=threads, load=load, num_versions=num_versions,
-                           versions=versions)
+    if (model_root is None) == (model_config_file is None):
+        raise ValueError("give a model base folder or a model config file, not both")
+    if model_config_file is not None:
+        from keras_genart.serving.config import read_model_config
+
+        repo = ModelRepository(threads=threads, load=load,
+                               configs=read_model_config(model_config_file))
+    else:
+        if not os.path.isdir(model_root):
+            raise FileNotFoundError(f"model base folder '{model_root}' does not exist")
+        repo = ModelRepository(model_root, threads=threads, load=load,
+                               num_versions=num_versions, versions=versions)
     # FastAPI's own document would describe one catch-all route; ours
     # describes the real contract (serving/openapi.py). Its /docs page loads
     # from a CDN, which a server without internet cannot reach: left out.
     app = FastAPI(title="keras_genart serving", version="1", openapi_url=None, docs_url=None,
                   redoc_url=None)
     app.state.repository = repo
+    if model_config_file is not None and config_poll_seconds > 0:
+        stop = threading.Event()
+        threading.Thread(target=_poll_config, args=(repo, model_config_file,
+                                                    config_poll_seconds, stop),
+                         daemon=True, name="model config poll").start()
+        app.router.on_shutdown.append(stop.set)
     metrics = app.state.metrics = RequestMetrics()
 
     @app.middleware("http")
@@ -463,8 +555,10 @@ def create_app(model_root, max_batch=64, max_body_bytes=1 << 20, max_sample=64,
         match = _PATH.match(path)
         if not match:
             raise ApiError(404, f"unknown path /v1/models/{path}")
-        return match.group("name"), match.group("version"), match.group("meta"), \
-            match.group("verb")
+        name, version = match.group("name"), match.group("version")
+        if match.group("label") is not None:  # a model config file's version_labels
+            version = repo.label_version(name, match.group("label"))
+        return name, version, match.group("meta"), match.group("verb")
 
     def status(name, version):
         served, _ = repo.get(name, version)
@@ -585,7 +679,7 @@ def create_app(model_root, max_batch=64, max_body_bytes=1 << 20, max_sample=64,
     return app
 
 
-def serve(model_root, host="127.0.0.1", port=8501, shutdown_timeout=30, **kwargs):
+def serve(model_root=None, host="127.0.0.1", port=8501, shutdown_timeout=30, **kwargs):
     """Runs the server with uvicorn until interrupted.
 
     SIGTERM shuts down gracefully: the server stops accepting connections,

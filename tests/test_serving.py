@@ -417,7 +417,7 @@ def test_genart_serve_command(exported):
 
     parser = build_parser()
     assert parser.parse_args(["serve", "d", "--versions", "3,5"]).versions == [3, 5]
-    assert parser.parse_args(["serve", "d"]).num_versions == 1
+    assert parser.parse_args(["serve", "d"]).num_versions is None  # 1 unless a config file
     for bad in (["--versions", "2,x"], ["--versions", "0"], ["--num-versions", "0"],
                 ["--num-versions", "2", "--versions", "1"]):
         with pytest.raises(SystemExit):
@@ -519,3 +519,96 @@ def test_version_policy_serves_the_latest_n_or_specific_ones(exported, tmp_path)
     assert parameters[0]["schema"]["enum"] == ["1", "3"]
     with pytest.raises(ValueError, match="num_versions must be at least 1"):
         create_app(root, num_versions=0)
+
+
+# --- the model config file -------------------------------------------------------
+
+def test_model_config_file_is_parsed_with_clear_errors(tmp_path):
+    from keras_genart.serving.config import ConfigError, parse_model_config, read_model_config
+
+    shipped = read_model_config(os.path.join(os.path.dirname(__file__), "..", "serving",
+                                             "models.config"))
+    assert shipped["dcgan"].num_versions == 2 and shipped["dcgan"].labels == {"stable": 1}
+    assert shipped["vae"].specific == [1] and shipped["vae"].base_path == "/models/vae"
+    relative = parse_model_config('model_config_list { config { name: "a" base_path: "m/a" '
+                                  "model_version_policy { all {} } } }", "/srv")
+    assert relative["a"].base_path == "/srv/m/a" and relative["a"].select([1, 2]) == [1, 2]
+    for text, message in [
+            ('model_config_list { config { name: "a" } }', "needs 'base_path'"),
+            ("model_config_list { config { name: 'a' base_path: 'x'\n"
+             "model_version_policy { latest { num_versions: 0 } } } }",
+             "line 2: num_versions must be at least 1"),
+            ('model_config_list { config { name: "a" base_path: "x" ', "ends inside"),
+            ('model_config_list { config { name: "a" base_path: "x" color: 3 } }',
+             "unknown field 'color' in config"),
+            ('model_config_list { config { name: "a" base_path: "x" version_labels '
+             '{ key: "s" value: "1" } } }', "'value' must be a number"),
+            ('model_config_list { config { name: "a/b" base_path: "x" } }', "not allowed"),
+            ("model_config_list { }", "configures no model"),
+            ("model_config_list { config { name: $ } }", "cannot read")]:
+        with pytest.raises(ConfigError, match=message):
+            parse_model_config(text)
+    with pytest.raises(ConfigError, match="cannot read model config file"):
+        read_model_config(tmp_path / "missing.config")
+
+
+def _write_config(path, models):
+    blocks = []
+    for name, base, policy, labels in models:
+        labels = " ".join(f'version_labels {{ key: "{k}" value: {v} }}' for k, v in labels.items())
+        blocks.append(f'config {{ name: "{name}" base_path: "{base}" model_platform: '
+                      f'"tensorflow" model_version_policy {{ {policy} }} {labels} }}')
+    text = "model_config_list {\n" + "\n".join(blocks) + "\n}\n"
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def test_model_config_file_serves_models_policies_and_labels(exported, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from keras_genart.serving.server import create_app
+
+    for version in (1, 2):
+        shutil.copytree(exported["version_dir"], tmp_path / "a" / "art" / str(version))
+    shutil.copytree(exported["version_dir"], tmp_path / "b" / "other" / "3")
+    config = tmp_path / "models.config"
+    _write_config(config, [("art", "a/art", "specific { versions: 1 versions: 2 }",
+                            {"stable": 1, "canary": 2}),
+                           ("other", str(tmp_path / "b" / "other"), "latest {}", {})])
+    body = {"instances": sample_latents(1, 8, 0).tolist()}
+    with TestClient(create_app(model_config_file=str(config), config_poll_seconds=0.05)) as c:
+        assert c.get("/v1/models").json() == {"models": ["art", "other"]}
+        for path, version in (("art/labels/stable", "1"), ("art/labels/canary", "2"),
+                              ("art", "2"), ("art/versions/1", "1"), ("other", "3")):
+            r = c.post(f"/v1/models/{path}:predict", json=body)
+            assert r.status_code == 200 and r.headers["x-model-version"] == version, path
+        assert c.get("/v1/models/art/labels/stable/metadata").json()["model_spec"][
+            "version"] == "1"
+        unknown = c.post("/v1/models/art/labels/nightly:predict", json=body)
+        assert unknown.status_code == 404
+        assert unknown.json() == {"error": "Servable not found for request: label 'nightly' of "
+                                           "model 'art' is not defined (labels: canary, stable)"}
+        assert c.get("/v1/models/dcgan").status_code == 404  # only what the file names
+        # The file changes: labels move, a model goes; a broken file changes nothing.
+        _write_config(config, [("art", "a/art", "specific { versions: 1 versions: 2 }",
+                                {"stable": 2})])
+        assert _eventually(lambda: c.post("/v1/models/art/labels/stable:predict",
+                                          json=body).headers["x-model-version"] == "2")
+        assert c.get("/v1/models/other").status_code == 404
+        config.write_text("model_config_list { config {")
+        time.sleep(0.3)
+        assert c.post("/v1/models/art/labels/stable:predict", json=body).status_code == 200
+
+
+def test_genart_serve_refuses_a_bad_model_config_file(tmp_path):
+    bad = tmp_path / "models.config"
+    bad.write_text('model_config_list { config { name: "a" } }')
+    for argv, message in ((["--model-config-file", str(bad)], "needs 'base_path'"),
+                          ([], "give the folder of exported models (DIR) or"),
+                          ([str(tmp_path), "--model-config-file", str(bad)], "one of the two")):
+        out = subprocess.run([sys.executable, "-m", "keras_genart.cli", "serve", *argv],
+                             capture_output=True, text=True)
+        assert out.returncode == 2 and message in out.stderr, out.stderr
+        assert "Traceback" not in out.stderr
