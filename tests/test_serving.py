@@ -242,22 +242,28 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def test_new_version_is_picked_up_under_load(exported, tmp_path):
+def _start_server(app):
+    """`(uvicorn.Server, its thread, port)`, serving `app` on 127.0.0.1 once started."""
     import uvicorn
 
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    return server, thread, port
+
+
+def test_new_version_is_picked_up_under_load(exported, tmp_path):
     from keras_genart.serving.server import create_app
 
     root = tmp_path / "models"
     shutil.copytree(exported["root"], root)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(root), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    server, thread, port = _start_server(create_app(root))
     base = f"http://127.0.0.1:{port}/v1/models/dcgan"
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
     body = {"instances": sample_latents(1, 8, 0).tolist()}
     results, versions_seen = [], set()
     stop = threading.Event()
@@ -301,8 +307,6 @@ def test_new_version_is_picked_up_under_load(exported, tmp_path):
 
 
 def test_a_slow_load_holds_up_no_other_version(exported, tmp_path):
-    import uvicorn
-
     from keras_genart.serving.server import create_app
 
     root = tmp_path / "models"
@@ -315,15 +319,8 @@ def test_a_slow_load_holds_up_no_other_version(exported, tmp_path):
             assert release.wait(30)
         return Generator(path)
 
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(root, load=load, num_versions=2),
-                                           host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    server, thread, port = _start_server(create_app(root, load=load, num_versions=2))
     base = f"http://127.0.0.1:{port}/v1/models/dcgan"
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
     body = {"instances": sample_latents(1, 8, 0).tolist()}
     slow = {}
     try:
