@@ -4,9 +4,12 @@ Exports the reference DCGAN generator (32x32, latent 128, widths 256/128/64;
 untrained weights cost the same as trained ones) and measures, for batch 1 and
 64: Keras `predict`, a Keras call, the SavedModel signature, onnxruntime and the
 HTTP server (`genart serve` in its own process) through a loopback client; then
-the server's sustained requests/s with 8 concurrent clients.
+the server's sustained requests/s with 8 concurrent clients; then a soak: new
+versions exported one after another (every fifth one re-exported with --force
+over the version being served) while 8 clients keep sending requests, with the
+server's RSS after the first version and after the soak.
 
-    python benchmarks/inference.py [--repeats 200] [--requests 10000]
+    python benchmarks/inference.py [--repeats 200] [--requests 10000] [--soak-versions 20]
 """
 
 import argparse
@@ -59,6 +62,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=200)
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--soak-versions", type=int, default=20)
     args = parser.parse_args()
 
     import tensorflow as tf
@@ -120,6 +124,9 @@ def main():
         print(f"server overhead over onnxruntime p50 (batch 1): "
               f"{by[(1, 'http server (loopback)')] - by[(1, 'onnxruntime')]:.2f} ms "
               "(target <= 2 ms)")
+        print(f"server / onnxruntime p50 (batch 64): "
+              f"{by[(64, 'http server (loopback)')] / by[(64, 'onnxruntime')]:.2f} "
+              "(target <= 3)")
 
         body = json.dumps({"instances": np.random.default_rng(1).standard_normal(
             (1, 128)).tolist()}).encode()
@@ -155,9 +162,77 @@ def main():
         print(f"throughput: {total} requests (batch 1) from {args.clients} concurrent clients in "
               f"{elapsed:.1f} s = {total / elapsed:.0f} requests/s, {counts['errors']} errors "
               "(target >= 300 requests/s, 0 errors)")
+        if args.soak_versions:
+            soak(model, workdir, port, path, body, args.clients, args.soak_versions, server.pid)
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+
+
+def soak(model, workdir, port, path, body, clients, versions, pid):
+    """New versions exported while clients send requests: failures and the server's RSS."""
+    from keras_genart.export import export_model
+
+    before = rss_mib(pid)
+    stop = threading.Event()
+    results = {"ok": 0, "errors": 0, "versions": set()}
+    lock = threading.Lock()
+
+    def client():
+        conn = http.client.HTTPConnection("127.0.0.1", port)
+        while not stop.is_set():
+            try:
+                conn.request("POST", path, body, {"Content-Type": "application/json"})
+                response = conn.getresponse()
+                response.read()
+                with lock:
+                    results["ok" if response.status == 200 else "errors"] += 1
+                    results["versions"].add(response.getheader("X-Model-Version"))
+            except Exception:
+                with lock:
+                    results["errors"] += 1
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port)
+        conn.close()
+
+    def served_version():
+        conn = http.client.HTTPConnection("127.0.0.1", port)
+        conn.request("GET", path.split(":")[0])
+        version = json.loads(conn.getresponse().read())["model_version_status"][0]["version"]
+        conn.close()
+        return int(version)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    start = time.perf_counter()
+    try:
+        for i in range(versions):
+            if i % 5 == 4:  # replace the version being served, in place
+                info = export_model(model, workdir, name="ref", version=served_version(),
+                                    force=True, formats=["onnx"], log=lambda *_: None)
+            else:
+                info = export_model(model, workdir, name="ref", formats=["onnx"],
+                                    log=lambda *_: None)
+            deadline = time.time() + 60
+            while served_version() != info["version"] and time.time() < deadline:
+                time.sleep(0.05)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    after = rss_mib(pid)
+    print(f"soak: {versions} exports ({versions // 5} of them --force over the served version) "
+          f"in {time.perf_counter() - start:.0f} s while {clients} clients sent "
+          f"{results['ok'] + results['errors']} requests: {results['errors']} failed, "
+          f"{len(results['versions'])} versions answered; server RSS {before:.0f} MiB after "
+          f"the first version, {after:.0f} MiB after the soak ({after / before:.2f}x; "
+          "target <= 1.10x, 0 failed)")
 
 
 if __name__ == "__main__":

@@ -106,6 +106,7 @@ class ModelRepository:
                 del self._loaded[key]
             for key in [k for k in self._failed if k[0] in gone]:
                 del self._failed[key]
+        _release_memory()
 
     def _config(self, name):
         if self._configs is not None:
@@ -274,9 +275,12 @@ class ModelRepository:
 
     def _unload(self, name, keep):
         with self._lock:
-            for key in [k for k in self._loaded if k[0] == name and k[1] not in keep]:
-                del self._loaded[key]
-                log.info("unloaded version %s of %r", key[1], name)
+            gone = [self._loaded.pop(k) for k in list(self._loaded)
+                    if k[0] == name and k[1] not in keep]
+        if gone:
+            log.info("unloaded %d version(s) of %r", len(gone), name)
+            del gone  # the last reference, unless a request still runs on one
+            _release_memory()
 
     def loaded_versions(self, name):
         """The versions of `name` loaded now (for tests and monitoring)."""
@@ -341,6 +345,47 @@ class RequestMetrics:
         return "\n".join(lines) + "\n"
 
 
+class _Accounting:
+    """ASGI middleware: one access line per request and the Prometheus figures.
+
+    Plain ASGI rather than Starlette's `@app.middleware("http")`, which cost
+    about 0.3 ms a request here. The model label is the one in the path, the
+    version the one that answered (`X-Model-Version`).
+    """
+
+    def __init__(self, app, metrics):
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start = time.perf_counter()
+        answer = {"status": 500, "version": ""}
+
+        async def sending(message):
+            if message["type"] == "http.response.start":
+                answer["status"] = message["status"]
+                for key, value in message.get("headers", ()):
+                    if key == b"x-model-version":
+                        answer["version"] = value.decode("latin-1")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            seconds = time.perf_counter() - start
+            path = scope.get("path", "")
+            model, api = _api_of(path)
+            version = answer["version"]
+            self.metrics.observe(model, version, api, answer["status"], seconds)
+            if access_log.isEnabledFor(logging.INFO):
+                client = scope.get("client")
+                access_log.info('%s "%s %s" %d %.1f ms%s', client[0] if client else "-",
+                                scope.get("method", ""), path, answer["status"],
+                                seconds * 1000, f" version={version}" if version else "")
+
+
 def _escape_label(value):
     return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
@@ -356,6 +401,21 @@ def _api_of(path):
     api = verb if verb in ("predict", "sample") else "other" if verb else (
         "metadata" if match.group("meta") else "status")
     return match.group("name")[:64], api
+
+
+def _release_memory():
+    """Hands freed heap back to the system (glibc keeps it otherwise).
+
+    An unloaded onnxruntime session frees its memory, but glibc's allocator
+    kept it: 20 versions loaded and unloaded in turn left the process 95 MiB
+    larger; `malloc_trim` gave it back. A no-op where there is no glibc.
+    """
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _poll_config(repo, path, seconds, stop):
@@ -522,20 +582,7 @@ def create_app(model_root=None, max_batch=64, max_body_bytes=1 << 20, max_sample
         app.router.on_shutdown.append(stop.set)
     metrics = app.state.metrics = RequestMetrics()
 
-    @app.middleware("http")
-    async def account(request, call_next):
-        # One access line per request and the Prometheus figures; the model
-        # label is the one in the path, the version the one that answered.
-        start = time.perf_counter()
-        response = await call_next(request)
-        seconds = time.perf_counter() - start
-        model, api = _api_of(request.url.path)
-        version = response.headers.get("x-model-version", "")
-        metrics.observe(model, version, api, response.status_code, seconds)
-        access_log.info('%s "%s %s" %d %.1f ms%s', request.client.host if request.client else "-",
-                        request.method, request.url.path, response.status_code, seconds * 1000,
-                        f" version={version}" if version else "")
-        return response
+    app.add_middleware(_Accounting, metrics=metrics)
 
     @app.get("/monitoring/prometheus/metrics")
     async def prometheus():
