@@ -5,12 +5,17 @@ Data: a ring of 8 Gaussians on the unit circle (sigma 0.01) and a 5x5 grid at
 (4 x 400 ReLU generator from a 2-d latent, 4 x 400 LeakyReLU discriminator),
 trained with `keras_genart.models.DCGAN` (non-saturating loss; Adam, beta_1 0.5,
 learning rate 2.5e-4 with a cosine decay to 5 % of it over the run, batch 100)
-without and with packing (PacGAN4). After training, 2,500 samples: a sample is
-high quality within 3 sigma of its nearest mode; a mode is captured when it has
-a high-quality sample; reverse KL is KL(generated mode histogram || uniform).
-Runs go to two worker processes at a time (one per core here).
+without and with packing (`packing=4`, PacGAN4). Two packed discriminators:
+`pacgan4` is the paper's (the four samples concatenated into one 8-d input);
+`pacgan4-trunk` sends each sample through the same three 400-wide layers and
+judges the four feature vectors together in a 400-wide head. After training,
+2,500 samples: a sample is high quality within 3 sigma of its nearest mode; a
+mode is captured when it has a high-quality sample; reverse KL is
+KL(generated mode histogram || uniform). Runs go to two worker processes at a
+time (one per core here).
 
     python benchmarks/mode_coverage.py [--steps 10000] [--seeds 3] [--lr 2.5e-4] [--workers 2]
+        [--data ring,grid] [--models gan,pacgan4,pacgan4-trunk]
 
 PacGAN's table for reference (Lin et al. 2018): GAN ring 6.3 modes / 98.2 %
 high quality, grid 17.3 / 94.8 %; PacGAN4 ring 7.8 / 95.9 %, grid 24.8 / 93.6 %.
@@ -50,6 +55,34 @@ def mlp(inputs_dim, outputs, activation, name, width=400, depth=4):
     return keras.Model(inputs, keras.layers.Dense(outputs, name=f"{name}_out")(x), name=name)
 
 
+def packed_trunk(packing, width=400, depth=3):
+    """A packed discriminator whose first layers see one sample at a time.
+
+    The `packing` samples, concatenated along the last axis as `DCGAN` packs
+    them, are split apart, each goes through the same `depth` layers, and a
+    head of one hidden layer judges their features together.
+    """
+    import keras
+
+    x = inputs = keras.Input((2 * packing,))
+    x = keras.layers.Reshape((packing, 2))(x)
+    for i in range(depth):
+        x = keras.layers.Dense(width, name=f"trunk_dense{i}")(x)  # per sample
+        x = keras.layers.LeakyReLU(0.2)(x)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.LeakyReLU(0.2)(keras.layers.Dense(width, name="head_dense")(x))
+    return keras.Model(inputs, keras.layers.Dense(1, name="head_out")(x),
+                       name="discriminator")
+
+
+MODELS = {  # name: (packing, discriminator)
+    "gan": (1, lambda packing: mlp(2 * packing, 1, "leaky", "discriminator")),
+    "pacgan4": (4, lambda packing: mlp(2 * packing, 1, "leaky", "discriminator")),
+    "pacgan4-trunk": (4, packed_trunk),
+}
+LABELS = {"gan": "GAN", "pacgan4": "PacGAN4", "pacgan4-trunk": "PacGAN4 shared trunk"}
+
+
 def score(samples, name):
     centres, sigma = DATASETS[name]
     distances = np.linalg.norm(samples[:, None] - centres[None], axis=-1)
@@ -61,14 +94,15 @@ def score(samples, name):
     return int((counts > 0).sum()), float(good.mean()), reverse_kl
 
 
-def run(name, packing, seed, steps, lr=2.5e-4, batch=100):
+def run(name, model_name, seed, steps, lr=2.5e-4, batch=100):
     import keras
 
     from keras_genart.models import DCGAN
 
     keras.utils.set_random_seed(seed)
+    packing, make_discriminator = MODELS[model_name]
     generator = mlp(2, 2, "relu", "generator")
-    discriminator = mlp(2 * packing, 1, "leaky", "discriminator")
+    discriminator = make_discriminator(packing)
     model = DCGAN(generator, discriminator, packing=packing, seed=seed)
 
     def adam():
@@ -101,23 +135,30 @@ def main():
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--lr", type=float, default=2.5e-4)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--data", default="ring,grid", help="ring, grid")
+    parser.add_argument("--models", default="gan,pacgan4,pacgan4-trunk",
+                        help=", ".join(MODELS))
     args = parser.parse_args()
+    names, models = args.data.split(","), args.models.split(",")
+    unknown = [n for n in names if n not in DATASETS] + [m for m in models if m not in MODELS]
+    if unknown:
+        parser.error(f"unknown data set or model: {', '.join(unknown)}")
     print(f"{args.steps} steps, batch 100 (x packing), lr {args.lr:g} (cosine decay), "
           f"{args.seeds} seeds; modes / high-quality % / reverse KL, mean over seeds (per seed "
           "in brackets)", flush=True)
-    jobs = [(name, packing, seed, args.steps, args.lr) for name in DATASETS
-            for packing in (1, 4) for seed in range(args.seeds)]
+    jobs = [(name, model, seed, args.steps, args.lr) for name in names
+            for model in models for seed in range(args.seeds)]
     # A fresh process per run: TensorFlow state never carries from one run to the next.
     with multiprocessing.get_context("spawn").Pool(args.workers, maxtasksperchild=1) as pool:
         done = dict(pool.imap_unordered(_run, jobs))
-    for name in DATASETS:
-        for packing in (1, 4):
-            results = [done[(name, packing, seed, args.steps, args.lr)]
+    for name in names:
+        for model in models:
+            results = [done[(name, model, seed, args.steps, args.lr)]
                        for seed in range(args.seeds)]
             modes, quality, rkl, seconds = (list(v) for v in zip(*results))
-            label = "GAN" if packing == 1 else f"PacGAN{packing}"
-            print(f"{name:5s} {label:8s} modes {statistics.mean(modes):5.2f} {modes}  "
-                  f"HQ {100 * statistics.mean(quality):5.1f} %  rKL {statistics.mean(rkl):.3f}  "
+            label = LABELS[model]
+            print(f"{name:5s} {label:20s} modes {statistics.mean(modes):5.2f} {modes}  "
+                  f"HQ {100 * statistics.mean(quality):5.1f} % {[round(100 * q, 1) for q in quality]}  rKL {statistics.mean(rkl):.3f}  "
                   f"({statistics.mean(seconds):.0f} s a run)", flush=True)
 
 
