@@ -15,7 +15,7 @@ KL(generated mode histogram || uniform). Runs go to two worker processes at a
 time (one per core here).
 
     python benchmarks/mode_coverage.py [--steps 10000] [--seeds 3] [--lr 2.5e-4] [--workers 2]
-        [--data ring,grid] [--models gan,pacgan4,pacgan4-trunk]
+        [--data ring,grid] [--models gan,pacgan4,pacgan4-trunk] [--first-seed 0]
 
 PacGAN's table for reference (Lin et al. 2018): GAN ring 6.3 modes / 98.2 %
 high quality, grid 17.3 / 94.8 %; PacGAN4 ring 7.8 / 95.9 %, grid 24.8 / 93.6 %.
@@ -133,6 +133,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10000)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--lr", type=float, default=2.5e-4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--data", default="ring,grid", help="ring, grid")
@@ -146,15 +147,15 @@ def main():
     print(f"{args.steps} steps, batch 100 (x packing), lr {args.lr:g} (cosine decay), "
           f"{args.seeds} seeds; modes / high-quality % / reverse KL, mean over seeds (per seed "
           "in brackets)", flush=True)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
     jobs = [(name, model, seed, args.steps, args.lr) for name in names
-            for model in models for seed in range(args.seeds)]
+            for model in models for seed in seeds]
     # A fresh process per run: TensorFlow state never carries from one run to the next.
     with multiprocessing.get_context("spawn").Pool(args.workers, maxtasksperchild=1) as pool:
         done = dict(pool.imap_unordered(_run, jobs))
     for name in names:
         for model in models:
-            results = [done[(name, model, seed, args.steps, args.lr)]
-                       for seed in range(args.seeds)]
+            results = [done[(name, model, seed, args.steps, args.lr)] for seed in seeds]
             modes, quality, rkl, seconds = (list(v) for v in zip(*results))
             label = LABELS[model]
             print(f"{name:5s} {label:20s} modes {statistics.mean(modes):5.2f} {modes}  "
