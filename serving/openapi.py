@@ -85,9 +85,14 @@ def openapi_document(repository, max_batch, max_body_bytes, max_sample):
                    "schema": {"type": "string", "enum": [str(v) for v in versions]}}
         request, response = _predict_schemas(generator.latent_dim, generator.image_size,
                                              generator.channels, max_batch)
-        for prefix, params, tag in ((f"/v1/models/{name}", [], "latest"),
-                                    (f"/v1/models/{name}/versions/{{version}}", [version],
-                                     "version")):
+        routes = [(f"/v1/models/{name}", [], "latest"),
+                  (f"/v1/models/{name}/versions/{{version}}", [version], "version")]
+        labels = sorted(repository.labels(name))
+        if labels:  # a model config file's version_labels
+            routes.append((f"/v1/models/{name}/labels/{{label}}", [
+                {"name": "label", "in": "path", "required": True,
+                 "schema": {"type": "string", "enum": labels}}], "label"))
+        for prefix, params, tag in routes:
             op = f"{name}_{tag}".replace("-", "_").replace(".", "_")
             paths[prefix] = {"get": {
                 "summary": f"status of {name} ({tag})", "operationId": f"{op}_status",
@@ -122,6 +127,11 @@ def openapi_document(repository, max_batch, max_body_bytes, max_sample):
                                       "content": {"image/png": {"schema": {
                                           "type": "string", "format": "binary"}}}},
                               **_errors(400, 404)}}}
+    paths["/monitoring/prometheus/metrics"] = {"get": {
+        "summary": "request counts and latency histograms, Prometheus' text format",
+        "operationId": "prometheus_metrics",
+        "responses": {"200": {"description": "metrics", "content": {
+            "text/plain": {"schema": {"type": "string"}}}}}}}
     return {
         "openapi": "3.0.3",
         "info": {"title": "keras_genart serving", "version": "1",

@@ -151,6 +151,10 @@ class ModelRepository:
         `model_version_policy`: the latest N, specific ones, or all)."""
         return self._config(name).select(self.versions(name))
 
+    def labels(self, name):
+        """`{label: version}` of a model (model config file's `version_labels`)."""
+        return dict(self._config(name).labels)
+
     def label_version(self, name, label):
         """The version a model config file's `version_labels` gives `label`."""
         config = self._config(name)

@@ -588,6 +588,11 @@ def test_model_config_file_serves_models_policies_and_labels(exported, tmp_path)
         assert unknown.json() == {"error": "Servable not found for request: label 'nightly' of "
                                            "model 'art' is not defined (labels: canary, stable)"}
         assert c.get("/v1/models/dcgan").status_code == 404  # only what the file names
+        paths = c.get("/openapi.json").json()["paths"]  # the labels are in the contract
+        label = paths["/v1/models/art/labels/{label}:predict"]["post"]["parameters"][0]
+        assert label["schema"]["enum"] == ["canary", "stable"]
+        assert "/v1/models/other/labels/{label}" not in paths
+        assert "/monitoring/prometheus/metrics" in paths
         # The file changes: labels move, a model goes; a broken file changes nothing.
         _write_config(config, [("art", "a/art", "specific { versions: 1 versions: 2 }",
                                 {"stable": 2})])
