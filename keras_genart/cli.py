@@ -11,6 +11,7 @@ import sys
 
 from keras_genart._version import __version__
 from keras_genart.errors import ExportError, NonFiniteLossError, UserInputError
+from keras_genart.export.metadata import VERSION_PATTERN
 from keras_genart.backend import SUPPORTED_BACKENDS
 from keras_genart.metrics.names import FEATURE_METRICS, METRICS, SCORES, check_metrics
 from keras_genart.models import MIXED_PRECISION, MODEL_TYPES
@@ -84,7 +85,7 @@ def _formats(text):
 
 def _version_list(text):
     names = [n.strip() for n in text.split(",") if n.strip()]
-    bad = [n for n in names if not (n.isascii() and n.isdigit() and 0 < int(n))]
+    bad = [n for n in names if not (VERSION_PATTERN.fullmatch(n) and int(n) > 0)]
     if bad or not names:
         raise argparse.ArgumentTypeError(
             f"versions must be positive integers separated by commas, got {text!r}")

@@ -102,11 +102,12 @@ class ModelRepository:
             old, self._configs = self._configs or {}, configs
             gone = {n for n, c in old.items()
                     if n not in configs or configs[n].base_path != c.base_path}
-            for key in [k for k in self._loaded if k[0] in gone]:
-                del self._loaded[key]
+            unloaded = [self._loaded.pop(k) for k in list(self._loaded) if k[0] in gone]
             for key in [k for k in self._failed if k[0] in gone]:
                 del self._failed[key]
-        _release_memory()
+        if unloaded:
+            del unloaded
+            _release_memory()
 
     def _config(self, name):
         if self._configs is not None:
@@ -166,14 +167,8 @@ class ModelRepository:
 
     def _stamp(self, path):
         """Changes whenever the files a Generator reads change."""
-        stamp = []
-        for name in ("metadata.json", "model.onnx"):
-            try:
-                info = os.stat(os.path.join(path, name))
-                stamp.append((info.st_mtime_ns, info.st_size))
-            except FileNotFoundError:
-                stamp.append(None)
-        return tuple(stamp)
+        return tuple(_file_stamp(os.path.join(path, name))
+                     for name in ("metadata.json", "model.onnx"))
 
     def _cached(self, key, stamp):
         """The loaded Generator for `key` if its files have not changed, else None."""
@@ -218,6 +213,9 @@ class ModelRepository:
         return lock is not None and lock.locked()
 
     def _is_ready(self, name, version):
+        with self._lock:
+            if (name, version) not in self._loaded:
+                return False  # no need to look at its files
         path = self._version_path(name, version)
         try:
             return self._cached((name, version), self._stamp(path)) is not None
@@ -407,6 +405,26 @@ def _api_of(path):
     return match.group("name")[:64], api
 
 
+def _file_stamp(path):
+    """`(mtime_ns, size)` of a file, None when it is missing: changes when the file does."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return info.st_mtime_ns, info.st_size
+
+
+def _glibc():
+    """glibc with `malloc_trim` and `mallopt`, or None (another libc, another system)."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+    return libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else None
+
+
 def _release_memory():
     """Hands freed heap back to the system (glibc keeps it otherwise).
 
@@ -414,12 +432,9 @@ def _release_memory():
     kept it: 20 versions loaded and unloaded in turn left the process 95 MiB
     larger; `malloc_trim` gave it back. A no-op where there is no glibc.
     """
-    import ctypes
-
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 def _limit_malloc_arenas(arenas=2):
@@ -431,14 +446,9 @@ def _limit_malloc_arenas(arenas=2):
     `malloc_trim` alone, 1.02x with `MALLOC_ARENA_MAX=2`. Left alone when
     `MALLOC_ARENA_MAX` is set, and where there is no glibc.
     """
-    import ctypes
-
-    if "MALLOC_ARENA_MAX" in os.environ:
-        return
-    try:
-        ctypes.CDLL("libc.so.6").mallopt(-8, arenas)  # M_ARENA_MAX
-    except (OSError, AttributeError):
-        pass
+    libc = _glibc()
+    if libc is not None and "MALLOC_ARENA_MAX" not in os.environ:
+        libc.mallopt(-8, arenas)  # M_ARENA_MAX
 
 
 def _poll_config(repo, path, seconds, stop):
@@ -447,9 +457,8 @@ def _poll_config(repo, path, seconds, stop):
 
     def stamp():
         try:
-            info = os.stat(path)
-            return info.st_mtime_ns, info.st_size
-        except OSError:
+            return _file_stamp(path)
+        except OSError:  # unreadable for now: try again at the next poll
             return None
 
     seen = stamp()
