@@ -18,7 +18,7 @@ def export_onnx(model, path, opset=17):
     import tf2onnx
     from keras.src.export.tf2onnx_lib import patch_tf2onnx  # NumPy 2 fixes Keras applies
 
-    generator = model.generator
+    generator = model.sampling_generator
     spec = [tf.TensorSpec([None, model.latent_dim], tf.float32, name="z")]
 
     @tf.function(input_signature=spec)

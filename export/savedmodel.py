@@ -24,7 +24,7 @@ def export_savedmodel(model, path):
     Returns:
         list of signature names.
     """
-    generator = model.generator
+    generator = model.sampling_generator
     size, channels = model.image_size, model.channels
     z_spec = tf.TensorSpec([None, model.latent_dim], tf.float32, name="z")
     image_spec = tf.TensorSpec([None, size, size, channels], tf.float32, name="images")

@@ -7,7 +7,7 @@ on one device.
 
 from keras import ops
 
-ADVERSARIAL_LOSSES = ("non_saturating", "minimax", "hinge", "least_squares", "wasserstein")
+from keras_genart.options import ADVERSARIAL_LOSSES
 
 
 def _check(kind):
@@ -75,6 +75,28 @@ def gradient_penalty(gradients):
     """
     flat = ops.reshape(gradients, (ops.shape(gradients)[0], -1))
     return ops.square(safe_norm(flat, axis=1) - 1.0)
+
+
+def r1_penalty(gradients, group=1):
+    """Per-sample R1 penalty: the squared norm of the discriminator's gradient.
+
+    Mescheder et al., "Which Training Methods for GANs do actually
+    Converge?", 2018 (https://arxiv.org/abs/1801.04406). The regulariser is
+    `gamma / 2` times this, at real pictures.
+
+    Args:
+        gradients: tensor `(batch, ...)`. Gradients at the real pictures.
+        group: int. Consecutive samples judged together (PacGAN packing):
+            their squared norms are summed. Defaults to 1.
+
+    Returns:
+        Tensor `(batch // group,)`.
+    """
+    flat = ops.reshape(gradients, (ops.shape(gradients)[0], -1))
+    squared = ops.sum(ops.square(flat), axis=1)
+    if group > 1:
+        squared = ops.sum(ops.reshape(squared, (-1, group)), axis=1)
+    return squared
 
 
 def kl_divergence(mean, log_var):

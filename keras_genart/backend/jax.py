@@ -19,6 +19,9 @@ import jax
 from keras import StatelessScope
 from keras.src.backend.common.stateless_scope import get_stateless_scope
 
+# Every shape is static under jax.jit: a `cond` (lazy R1) always compiles.
+XLA_COND_NEEDS_STATIC_BATCH = False
+
 
 def _state_variables(model):
     return (model.trainable_variables, model.non_trainable_variables,
@@ -89,6 +92,48 @@ def minimize(optimizer, variables, loss_fn):
     for variable, value in zip(optimizer.variables, new_optimizer_values):
         parent.add_update((variable, value))
     return loss, aux
+
+
+def minimize_jointly(steps, loss_fn):
+    """One step of several optimizers from one forward pass; returns `(losses, aux)`.
+
+    Args:
+        steps: list of `(optimizer, variables)`.
+        loss_fn: callable `() -> (losses, aux)`, one loss per step. One
+            forward pass (`jax.vjp`), then one backward pass per loss, each
+            keeping the gradients of its own variables.
+    """
+    parent = _scope()
+    variables = [v for _, group in steps for v in group]
+    values = [parent.get_current_value(v) for v in variables]
+
+    def scaled_losses(trainable_values):
+        def run():
+            losses, aux = loss_fn()
+            return ([optimizer.scale_loss(loss) for (optimizer, _), loss in zip(steps, losses)],
+                    (losses, aux))
+
+        (scaled, (losses, aux)), updates = _run_in_child_scope(
+            parent, zip(variables, trainable_values), run)
+        return scaled, (losses, aux, updates)
+
+    scaled, backward, (losses, aux, updates) = jax.vjp(scaled_losses, values, has_aux=True)
+    parent.state_mapping.update(updates)
+    start = 0
+    for i, (optimizer, group) in enumerate(steps):
+        cotangent = [jax.numpy.ones_like(s) if j == i else jax.numpy.zeros_like(s)
+                     for j, s in enumerate(scaled)]
+        gradients = backward(cotangent)[0][start:start + len(group)]
+        own = values[start:start + len(group)]
+        start += len(group)
+        optimizer_values = [parent.get_current_value(v) for v in optimizer.variables]
+        new_values, new_optimizer_values = optimizer.stateless_apply(
+            optimizer_values, gradients, own)
+        for variable, value in zip(group, new_values):
+            parent.add_update((variable, value))
+        for variable, value in zip(optimizer.variables, new_optimizer_values):
+            parent.add_update((variable, value))
+    return losses, aux
 
 
 def gradient_wrt_inputs(fn, inputs):

@@ -2,6 +2,9 @@
 
 import tensorflow as tf
 
+# XLA differentiates a `cond` (lazy R1) only when the batch size is known.
+XLA_COND_NEEDS_STATIC_BATCH = True
+
 
 def train_step(model, data):
     """What `fit` calls: the model's `keras.ops` step, run as it is."""
@@ -25,6 +28,24 @@ def minimize(optimizer, variables, loss_fn):
     gradients = tape.gradient(scaled, variables)
     optimizer.apply(gradients, variables)
     return loss, aux
+
+
+def minimize_jointly(steps, loss_fn):
+    """One step of several optimizers from one forward pass; returns `(losses, aux)`.
+
+    Args:
+        steps: list of `(optimizer, variables)`.
+        loss_fn: callable `() -> (losses, aux)`, one loss per step. Every
+            gradient is taken before any optimizer applies its own.
+    """
+    with tf.GradientTape(persistent=True) as tape:
+        losses, aux = loss_fn()
+        scaled = [optimizer.scale_loss(loss) for (optimizer, _), loss in zip(steps, losses)]
+    gradients = [tape.gradient(loss, variables) for loss, (_, variables) in zip(scaled, steps)]
+    del tape
+    for (optimizer, variables), grads in zip(steps, gradients):
+        optimizer.apply(grads, variables)
+    return losses, aux
 
 
 def gradient_wrt_inputs(fn, inputs):

@@ -11,7 +11,7 @@ import numpy as np
 from keras import ops
 
 from keras_genart import backend as _backend
-from keras_genart import latents
+from keras_genart import latents, losses
 from keras_genart.data.augment import build_augmentation
 from keras_genart.networks import layers as _custom_layers  # noqa: F401  (registers them)
 
@@ -23,7 +23,9 @@ class GenerativeModel(keras.Model):
     """Base of keras_genart's models: the protocol callbacks and export use.
 
     Protocol: `latent_dim`, `generator` (a functional model latents -> images
-    in [-1, 1]), `generate(n, seed)`, `image_size`, `channels`, `model_type`.
+    in [-1, 1]; the one trained), `sampling_generator` (the one that makes
+    pictures: the generator's moving average where a GAN keeps one),
+    `generate(n, seed)`, `image_size`, `channels`, `model_type`.
 
     A model writes its training logic once, in `keras.ops`, in
     `compute_step(data)`: it calls `self._minimize(optimizer_name, loss_fn)`
@@ -106,25 +108,33 @@ class GenerativeModel(keras.Model):
         return self._backend.minimize(getattr(self, optimizer_name),
                                       self._optimizer_variables(optimizer_name), loss_fn)
 
+    def _minimize_jointly(self, optimizer_names, loss_fn):
+        """One step of several optimizers on `loss_fn() -> (losses, aux)`, one forward pass."""
+        steps = [(getattr(self, name), self._optimizer_variables(name))
+                 for name in optimizer_names]
+        return self._backend.minimize_jointly(steps, loss_fn)
+
     def _real_images(self, data):
-        """The images of a batch (labels, if any, are not used yet)."""
+        """The images of a batch, augmented (labels, if any, are not used yet)."""
         images = data
         # fit yields images or (images, labels); train_on_batch(x) packs
         # (x, None, None). The images are the first leaf either way.
         while isinstance(images, (tuple, list)):
             images = images[0]
-        return self._augment(images)
+        return self._augment(ops.convert_to_tensor(images), real=True)
 
-    def _augment(self, images):
+    def _augment(self, images, real=False):
         """The model's augmentation (identity when it has none).
 
-        GANs apply it to real and generated images alike before the
-        discriminator (differentiable augmentation, Zhao et al. 2020), so that
-        the generator is not taught to produce augmented pictures.
+        Real pictures get every augmentation; generated ones (GANs) only the
+        differentiable ones (DiffAugment, Zhao et al. 2020), before the
+        discriminator in both steps, so that the generator is not taught to
+        produce augmented pictures. `flip` is for real pictures only: see
+        `keras_genart.data.augment`.
         """
         if self.augmentation is None:
             return images
-        return self.augmentation(images, self._uniform)
+        return self.augmentation(images, self._uniform, real=real)
 
     def _draw(self, sample, shape):
         """`sample(shape)` for this replica's part of the global batch.
@@ -155,6 +165,11 @@ class GenerativeModel(keras.Model):
         return ops.mean(per_sample) / self._backend.num_replicas()
 
     # --- the protocol --------------------------------------------------------
+    @property
+    def sampling_generator(self):
+        """The network that `generate`, image grids, evaluation and export use."""
+        return self.generator
+
     @property
     def image_size(self):
         return int(self.generator.output.shape[1])
@@ -187,7 +202,7 @@ class GenerativeModel(keras.Model):
             raise ValueError(f"latents must have shape (n, {self.latent_dim}), got {z.shape}")
         out = []
         for start in range(0, len(z), batch_size):
-            images = self.generator(z[start : start + batch_size], training=False)
+            images = self.sampling_generator(z[start : start + batch_size], training=False)
             out.append(ops.convert_to_numpy(images))
         images = np.concatenate(out)
         return np.clip((images + 1.0) * 0.5, 0.0, 1.0).astype(np.float32)
@@ -341,7 +356,29 @@ class GenerativeModel(keras.Model):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class AdversarialModel(GenerativeModel):
-    """Base of GANs: a generator and a discriminator with an optimizer each.
+    """A GAN whose training step is assembled from parts.
+
+    One step: `d_steps` discriminator updates (each with fresh latents, on
+    the step's real batch), then one generator update, then the moving
+    average of the generator. The parts:
+
+    - the adversarial loss (`keras_genart.losses`; it sees the real and the
+      fake logits);
+    - the discriminator's regularisers: the gradient penalty at
+      interpolates (WGAN-GP, Gulrajani et al. 2017) and R1, the squared
+      gradient norm at the real pictures (Mescheder et al. 2018,
+      https://arxiv.org/abs/1801.04406), optionally lazy: computed every
+      `r1_interval` discriminator updates and weighted by the interval
+      (Karras et al. 2020, StyleGAN2);
+    - augmentation: real pictures get every augmentation of the model,
+      generated ones the differentiable ones (DiffAugment), in both steps;
+    - packing (PacGAN);
+    - an exponential moving average of the generator's weights (Karras et
+      al. 2018; Yazici et al. 2019, https://arxiv.org/abs/1806.04498):
+      `generate`, image grids, evaluation and export use it; the raw
+      generator is the one trained.
+
+    `DCGAN` and `WGANGP` are presets of it; a new recipe is a preset too.
 
     Args:
         generator: `keras.Model`. Latents `(None, latent_dim)` -> images in
@@ -356,15 +393,43 @@ class AdversarialModel(GenerativeModel):
             variety, which fights mode collapse. Its input has `packing`
             times the generator's channels; batches must be a multiple.
             Defaults to 1 (no packing).
+        loss: str. An adversarial loss of `keras_genart.losses`. The
+            `"wasserstein"` loss needs a regulariser (`gp_weight` or
+            `r1_weight`). Defaults to `"non_saturating"`.
+        d_steps: int. Discriminator updates per generator update. Defaults
+            to 1.
+        gp_weight: float. Weight of the gradient penalty; 0 for none. Not
+            with packing, batch normalization or a minibatch
+            standard-deviation layer in the discriminator (the penalty is per
+            sample). Defaults to 0.
+        r1_weight: float. gamma of R1 (the penalty is `gamma / 2` times the
+            squared gradient norm); 0 for none. R1 runs the discriminator in
+            inference mode (no batch-norm statistics or spectral-norm power
+            iteration updated). Defaults to 0.
+        r1_interval: int. Discriminator updates between R1 computations
+            (lazy regularisation). Defaults to 16.
+        ema: float. Decay of the generator's moving average, in (0, 1), or
+            None for none. It ramps up as `min(ema, (1 + t) / (10 + t))`
+            after `t` generator updates, so that a short run is not
+            dominated by the random initial weights. Defaults to None.
+        ema_generator: `keras.Model`. The moving average itself (given when
+            a saved model is loaded). Defaults to a copy of `generator`.
+        shared_fakes: bool. The generator's update uses the fakes and the
+            forward pass of the last discriminator update (both networks
+            step from the same pass, as TensorFlow's DCGAN tutorial does):
+            one generator and one discriminator pass fewer per step. False:
+            the generator's update draws new latents and meets the updated
+            discriminator (keras-io's DCGAN). Defaults to False.
     """
 
     optimizer_names = ("g_optimizer", "d_optimizer")
-    _submodels = ("generator", "discriminator")
     default_learning_rate = 2e-4
     default_betas = (0.5, 0.999)
 
     def __init__(self, generator, discriminator, latent_dim=None, augmentation=None,
-                 seed=None, packing=1, **kwargs):
+                 seed=None, packing=1, loss="non_saturating", d_steps=1, gp_weight=0.0,
+                 r1_weight=0.0, r1_interval=16, ema=None, ema_generator=None,
+                 shared_fakes=False, **kwargs):
         latent_dim = latent_dim or int(generator.input.shape[-1])
         if int(generator.input.shape[-1]) != latent_dim:
             raise ValueError(
@@ -381,19 +446,173 @@ class AdversarialModel(GenerativeModel):
                 f"generator makes images of shape {made} but the discriminator takes "
                 f"{discriminator.input.shape[1:]}"
                 + (f" (with packing {packing} it must take {judged})" if packing > 1 else ""))
+        if loss not in losses.ADVERSARIAL_LOSSES:
+            raise ValueError(f"adversarial loss must be one of {losses.ADVERSARIAL_LOSSES}, "
+                             f"got {loss!r}")
+        gp_weight, r1_weight = float(gp_weight), float(r1_weight)
+        if not (gp_weight >= 0 and r1_weight >= 0):
+            raise ValueError(f"gp_weight and r1_weight must be 0 or more, got {gp_weight}, "
+                             f"{r1_weight}")
+        if loss == "wasserstein" and not (gp_weight or r1_weight):
+            raise ValueError("the wasserstein loss needs a regulariser of the critic "
+                             "(gp_weight or r1_weight); without one it diverges")
+        if int(d_steps) < 1 or int(r1_interval) < 1:
+            raise ValueError(f"d_steps and r1_interval must be at least 1, got {d_steps}, "
+                             f"{r1_interval}")
+        if gp_weight:
+            _check_per_sample_critic(discriminator, packing)
+        if ema is not None and not 0.0 < float(ema) < 1.0:
+            raise ValueError(f"ema must be a decay in (0, 1) or None, got {ema}")
         super().__init__(latent_dim, augmentation=augmentation, seed=seed, **kwargs)
         self.generator = generator
         self.discriminator = discriminator
         self.packing = packing
+        self.loss_kind = loss
+        self.d_steps = int(d_steps)
+        self.gp_weight = gp_weight
+        self.r1_weight = r1_weight
+        self.r1_interval = int(r1_interval)
+        self.ema = None if ema is None else float(ema)
+        self.shared_fakes = bool(shared_fakes)
+        self.ema_generator = None
+        if self.ema is not None:
+            self.ema_generator = ema_generator or _copy_of(generator)
+            self.ema_generator.trainable = False
+        self._d_logs = ["d_loss"]
+        if gp_weight:
+            self._d_logs.append("gradient_penalty")
+        if r1_weight:
+            self._d_logs.append("r1_penalty")
+        if loss == "wasserstein":
+            self._d_logs.append("wasserstein_distance")
+        self._add_trackers("d_loss", "g_loss", *self._d_logs[1:])
         self.built = True
 
-    def _judge(self, samples):
+    @property
+    def _submodels(self):
+        return ("generator", "discriminator") + (("ema_generator",) if self.ema else ())
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("generator", "discriminator", "ema_generator"):
+            if key in config:
+                config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+    @property
+    def sampling_generator(self):
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    def _judge(self, samples, training=True):
         """Discriminator outputs for samples, packed `packing` at a time (PacGAN)."""
         if self.packing > 1:
             shape = tuple(samples.shape[1:])
             grouped = ops.reshape(samples, (-1, self.packing) + shape)
             samples = ops.concatenate([grouped[:, i] for i in range(self.packing)], axis=-1)
-        return self.discriminator(samples, training=True)
+        return self.discriminator(samples, training=training)
+
+    def _fake(self, batch):
+        return self.generator(self._normal((batch, self.latent_dim)), training=True)
+
+    def compute_step(self, data):
+        real = self._real_images(data)
+        batch = ops.shape(real)[0]
+        # The trackers report the mean over this step's discriminator updates.
+        totals = None
+        for _ in range(self.d_steps - 1 if self.shared_fakes else self.d_steps):
+            _, values = self._minimize("d_optimizer", lambda: self._d_loss(real, batch)[:2])
+            totals = values if totals is None else [t + v for t, v in zip(totals, values)]
+
+        if self.shared_fakes:
+            def both_losses():
+                d_loss, d_values, fake_logits = self._d_loss(real, batch)
+                per_sample = losses.generator_loss(self.loss_kind, fake_logits)
+                return (d_loss, self._global_mean(per_sample)), (d_values, ops.mean(per_sample))
+
+            _, (values, g_value) = self._minimize_jointly(
+                ("d_optimizer", "g_optimizer"), both_losses)
+            totals = values if totals is None else [t + v for t, v in zip(totals, values)]
+        else:
+            def g_loss():
+                per_sample = losses.generator_loss(
+                    self.loss_kind, self._judge(self._augment(self._fake(batch))))
+                return self._global_mean(per_sample), ops.mean(per_sample)
+
+            _, g_value = self._minimize("g_optimizer", g_loss)
+        d_logs = {name: total / self.d_steps for name, total in zip(self._d_logs, totals)}
+        self._update_ema()
+        return self._update_trackers(g_loss=g_value, **d_logs)
+
+    def _d_loss(self, real, batch):
+        """One discriminator update's `(loss, [d_loss, penalties..., wasserstein_distance],
+        fake_logits)`."""
+        fake = self._augment(self._fake(batch))
+        alpha = self._uniform((batch,)) if self.gp_weight else None
+        real_logits = self._judge(real)
+        fake_logits = self._judge(fake)
+        adversarial = losses.discriminator_loss(self.loss_kind, real_logits, fake_logits)
+        per_sample, extra = adversarial, []
+        if self.gp_weight:
+            penalty = self.penalty(real, fake, alpha)
+            per_sample = per_sample + self.gp_weight * penalty
+            extra.append(ops.mean(penalty))
+        if self.r1_weight:
+            penalty = self._lazy_r1(real)
+            per_sample = per_sample + (0.5 * self.r1_weight) * penalty
+            extra.append(ops.mean(penalty))
+        if self.loss_kind == "wasserstein":
+            extra.append(-ops.mean(adversarial))
+        return self._global_mean(per_sample), [ops.mean(per_sample), *extra], fake_logits
+
+    def penalty(self, real, fake, alpha):
+        """Per-sample gradient penalty at the interpolates (before gp_weight)."""
+        alpha = ops.reshape(alpha, (-1,) + (1,) * (len(real.shape) - 1))
+        interpolates = real + alpha * (fake - real)
+        gradients = self._backend.gradient_wrt_inputs(
+            lambda x: self.discriminator(x, training=True), interpolates
+        )
+        return losses.gradient_penalty(gradients)
+
+    def r1_penalty(self, real):
+        """Per judged sample: the squared norm of the discriminator's gradient at `real`.
+
+        Before `r1_weight / 2`; a packed judgement's gradient covers all its pictures.
+        """
+        gradients = self._backend.gradient_wrt_inputs(
+            lambda x: self._judge(x, training=False), real)
+        return losses.r1_penalty(gradients, group=self.packing)
+
+    def _lazy_r1(self, real):
+        """`r1_penalty` every `r1_interval` updates, times the interval; 0 between.
+
+        The same in expectation as R1 at every update, at a sixteenth of the cost
+        with the default interval (Karras et al. 2020).
+        """
+        if self.r1_interval == 1:
+            return self.r1_penalty(real)
+        if real.shape[0] is None and self.jit_compile and self._backend.XLA_COND_NEEDS_STATIC_BATCH:
+            # TensorFlow's XLA failed to differentiate the cond with a batch size that
+            # is unknown (a bounded dynamic shape) through the minibatch-std layer:
+            # R1 at every update, at its own weight.
+            return self.r1_penalty(real)
+        due = ops.equal(ops.mod(self.d_optimizer.iterations, self.r1_interval), 0)
+        judged = ops.shape(real)[0] // self.packing
+        return ops.cond(due,
+                        lambda: self.r1_penalty(real) * float(self.r1_interval),
+                        lambda: ops.zeros((judged,), "float32"))
+
+    def _update_ema(self):
+        if self.ema_generator is None:
+            return
+        updates = ops.cast(self.g_optimizer.iterations, "float32")
+        decay = ops.minimum(self.ema, (1.0 + updates) / (10.0 + updates))
+        for average, variable in zip(self.ema_generator.weights, self.generator.weights):
+            if variable.trainable:
+                value = ops.cast(variable, average.dtype)
+                average.assign(value + ops.cast(decay, average.dtype) * (average - value))
+            else:  # batch-norm statistics: the current ones
+                average.assign(variable)
 
     def call(self, z, training=False):
         return self.generator(z, training=training)
@@ -403,7 +622,37 @@ class AdversarialModel(GenerativeModel):
         return network.trainable_variables
 
     def get_config(self):
-        return self._serialize_submodels({**super().get_config(), "packing": self.packing})
+        config = {**super().get_config(), "packing": self.packing, "loss": self.loss_kind,
+                  "d_steps": self.d_steps, "gp_weight": self.gp_weight,
+                  "r1_weight": self.r1_weight, "r1_interval": self.r1_interval,
+                  "ema": self.ema, "shared_fakes": self.shared_fakes}
+        return self._serialize_submodels(config)
+
+
+def _copy_of(network):
+    """A functional network with the same architecture and a copy of its weights."""
+    copy = keras.models.clone_model(network)
+    copy.set_weights(network.get_weights())
+    return copy
+
+
+def _check_per_sample_critic(discriminator, packing):
+    """A ValueError when the gradient penalty cannot be per sample."""
+    from keras_genart.networks.layers import MinibatchStdDev
+
+    if packing != 1:
+        raise ValueError("the gradient penalty is per sample: it does not go with packing "
+                         "(use R1 or no penalty with packing)")
+    for layer in discriminator._flatten_layers():
+        if isinstance(layer, keras.layers.BatchNormalization):
+            raise ValueError(
+                "a critic with a gradient penalty must not use BatchNormalization (the "
+                "penalty is per sample); build it with normalization='layer' or 'none'")
+        if isinstance(layer, MinibatchStdDev):
+            raise ValueError(
+                "a critic with a gradient penalty must not use a minibatch standard-deviation "
+                f"layer ({layer.name!r}): it mixes the samples of a batch, and the gradient "
+                "penalty is per sample; build it with minibatch_std=False")
 
 
 def _with_loss_scaling(optimizer, float16):

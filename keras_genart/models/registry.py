@@ -9,7 +9,9 @@ from keras_genart.models import MIXED_PRECISION, MODEL_TYPES
 def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
                 max_width=512, blocks_per_stage=0, loss="non_saturating",
                 n_critic=5, gp_weight=10.0, beta=1.0, augmentation=None, seed=None,
-                d_normalization=None, minibatch_std=None, mixed_precision="off", packing=1):
+                d_normalization=None, minibatch_std=None, mixed_precision="off", packing=1,
+                ema=None, r1_weight=0.0, r1_interval=16, upsampling="transpose",
+                shared_fakes=False):
     """Builds an untrained model with its networks.
 
     Args:
@@ -43,6 +45,20 @@ def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
             scales each optimizer's loss. Defaults to `"off"`.
         packing: int. DCGAN's discriminator judges this many pictures at
             once (PacGAN; fights mode collapse). Defaults to 1.
+        ema: float. GANs: decay of the generator's moving average, which
+            makes the pictures (`AdversarialModel`); None for none. Defaults
+            to None.
+        r1_weight: float. GANs: gamma of the R1 penalty; 0 for none.
+            Defaults to 0.
+        r1_interval: int. Discriminator updates between R1 computations.
+            Defaults to 16.
+        shared_fakes: bool. GANs: the generator's update reuses the last
+            discriminator update's fakes and forward pass (cheaper steps;
+            `AdversarialModel`). Defaults to False.
+        upsampling: str. The generator's (decoder's) doubling: `"transpose"`
+            (stride-2 transposed convolutions) or `"resize"` (nearest
+            doubling and a 3x3 convolution; no checkerboard artifacts).
+            Defaults to `"transpose"`.
 
     Returns:
         A `DCGAN`, `WGANGP` or `VAE`.
@@ -79,6 +95,17 @@ def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
         raise UserInputError(
             f"packing {packing}: DCGAN packs 1 or more pictures per discriminator input; "
             f"{model_type} does not pack")
+    if model_type == "vae" and (ema is not None or float(r1_weight) or shared_fakes):
+        raise UserInputError("ema, r1 and shared fakes are parts of the adversarial step; "
+                             "the VAE has none of them")
+    if ema is not None and not 0.0 < float(ema) < 1.0:
+        raise UserInputError(f"ema {ema}: a decay in (0, 1), such as 0.999")
+    if float(r1_weight) < 0 or int(r1_interval) < 1:
+        raise UserInputError(f"r1 {r1_weight} / r1 interval {r1_interval}: the weight must "
+                             "be 0 (off) or more, the interval at least 1")
+    if upsampling not in networks.UPSAMPLINGS:
+        raise UserInputError(f"upsampling {upsampling!r} is unknown; choose "
+                             f"{', '.join(networks.UPSAMPLINGS)}")
     policy = dtype_policy(mixed_precision)
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(policy)
@@ -87,7 +114,10 @@ def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
     try:
         return _build(model_type, image_size, latent_dim, base_width, max_width,
                       blocks_per_stage, loss, n_critic, gp_weight, beta, augmentation,
-                      seed, d_normalization, minibatch_std, int(packing))
+                      seed, d_normalization, minibatch_std, int(packing),
+                      dict(ema=ema, r1_weight=float(r1_weight), r1_interval=int(r1_interval),
+                           shared_fakes=bool(shared_fakes)),
+                      upsampling)
     finally:
         keras.config.set_dtype_policy(previous)
 
@@ -103,7 +133,7 @@ def dtype_policy(mixed_precision):
 
 def _build(model_type, image_size, latent_dim, base_width, max_width, blocks_per_stage,
            loss, n_critic, gp_weight, beta, augmentation, seed, d_normalization,
-           minibatch_std, packing):
+           minibatch_std, packing, parts, upsampling):
     from keras_genart import networks
     from keras_genart.models.dcgan import DCGAN
     from keras_genart.models.vae import VAE
@@ -114,15 +144,17 @@ def _build(model_type, image_size, latent_dim, base_width, max_width, blocks_per
     common = dict(augmentation=augmentation, seed=seed)
     if model_type == "vae":
         return VAE(networks.build_encoder(latent_dim=latent_dim, **widths),
-                   networks.build_decoder(latent_dim=latent_dim, **widths),
+                   networks.build_decoder(latent_dim=latent_dim, upsampling=upsampling,
+                                          **widths),
                    beta=beta, **common)
-    generator = networks.build_generator(latent_dim=latent_dim, **widths)
+    generator = networks.build_generator(latent_dim=latent_dim, upsampling=upsampling,
+                                         **widths)
     if model_type == "dcgan":
         discriminator = networks.build_discriminator(
             normalization=d_normalization or "spectral", channels=3 * packing,
             minibatch_std=True if minibatch_std is None else minibatch_std, **widths)
-        return DCGAN(generator, discriminator, loss=loss, packing=packing, **common)
+        return DCGAN(generator, discriminator, loss=loss, packing=packing, **common, **parts)
     critic = networks.build_discriminator(normalization=d_normalization or "layer",
                                           minibatch_std=bool(minibatch_std), name="critic",
                                           **widths)
-    return WGANGP(generator, critic, n_critic=n_critic, gp_weight=gp_weight, **common)
+    return WGANGP(generator, critic, n_critic=n_critic, gp_weight=gp_weight, **common, **parts)

@@ -1,11 +1,8 @@
-"""WGAN-GP: a Wasserstein critic with a gradient penalty."""
+"""WGAN-GP: a Wasserstein critic with a gradient penalty (a preset of the adversarial step)."""
 
 import keras
-from keras import ops
 
-from keras_genart import losses
 from keras_genart.models.base import PACKAGE, AdversarialModel
-from keras_genart.networks.layers import MinibatchStdDev
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -13,12 +10,12 @@ class WGANGP(AdversarialModel):
     """Wasserstein GAN with gradient penalty.
 
     Gulrajani et al., "Improved Training of Wasserstein GANs", 2017
-    (https://arxiv.org/abs/1704.00028). Each `train_step` makes `n_critic`
-    critic steps (each with fresh latents and interpolation factors, on the
-    step's real batch) and one generator step. The penalty is
-    `gp_weight * (||grad_x critic(x_hat)|| - 1)^2` at
-    `x_hat = real + alpha * (fake - real)`, `alpha ~ U[0, 1]` per sample, with a
-    norm that stays finite at zero. The critic must not use batch
+    (https://arxiv.org/abs/1704.00028). A preset of `AdversarialModel`: the
+    `"wasserstein"` loss, `n_critic` critic steps (each with fresh latents
+    and interpolation factors, on the step's real batch) per generator step,
+    and the penalty `gp_weight * (||grad_x critic(x_hat)|| - 1)^2` at
+    `x_hat = real + alpha * (fake - real)`, `alpha ~ U[0, 1]` per sample, with
+    a norm that stays finite at zero. The critic must not use batch
     normalization or a minibatch standard-deviation layer (both mix the
     samples of a batch). The trackers report the mean over a step's critic
     updates.
@@ -31,6 +28,8 @@ class WGANGP(AdversarialModel):
         gp_weight: float. Lambda of the penalty. Defaults to 10.
         augmentation: list of str. Defaults to None.
         seed: int. Defaults to None.
+        **kwargs: `ema`, `r1_weight`, `r1_interval` of `AdversarialModel`
+            and `keras.Model`'s arguments.
     """
 
     model_type = "wgan-gp"
@@ -41,70 +40,20 @@ class WGANGP(AdversarialModel):
                  gp_weight=10.0, augmentation=None, seed=None, **kwargs):
         if int(n_critic) < 1:
             raise ValueError(f"n_critic must be at least 1, got {n_critic}")
-        for layer in discriminator._flatten_layers():
-            if isinstance(layer, keras.layers.BatchNormalization):
-                raise ValueError(
-                    "WGAN-GP's critic must not use BatchNormalization (the gradient "
-                    "penalty is per sample); build it with normalization='layer' or 'none'"
-                )
-            if isinstance(layer, MinibatchStdDev):
-                raise ValueError(
-                    "WGAN-GP's critic must not use a minibatch standard-deviation layer "
-                    f"({layer.name!r}): it mixes the samples of a batch, and the gradient "
-                    "penalty is per sample; build it with minibatch_std=False")
-        if int(kwargs.get("packing", 1)) != 1:
-            raise ValueError("WGAN-GP does not pack samples (its penalty is per sample); "
-                             "use packing with DCGAN")
-        super().__init__(generator, discriminator, latent_dim, augmentation, seed, **kwargs)
-        self.n_critic = int(n_critic)
-        self.gp_weight = float(gp_weight)
-        self._add_trackers("d_loss", "g_loss", "gradient_penalty", "wasserstein_distance")
+        if float(gp_weight) <= 0:
+            raise ValueError(f"WGAN-GP's gp_weight must be positive, got {gp_weight}")
+        fixed = sorted({"loss", "d_steps"} & set(kwargs))
+        if fixed:
+            raise TypeError(f"WGANGP sets {', '.join(fixed)} itself (the wasserstein loss, "
+                            "n_critic critic steps); use AdversarialModel for other choices")
+        super().__init__(generator, discriminator, latent_dim, augmentation, seed,
+                         loss="wasserstein", d_steps=n_critic, gp_weight=gp_weight, **kwargs)
 
-    def penalty(self, real, fake, alpha):
-        """Per-sample gradient penalty at the interpolates (before gp_weight)."""
-        alpha = ops.reshape(alpha, (-1,) + (1,) * (len(real.shape) - 1))
-        interpolates = real + alpha * (fake - real)
-        gradients = self._backend.gradient_wrt_inputs(
-            lambda x: self.discriminator(x, training=True), interpolates
-        )
-        return losses.gradient_penalty(gradients)
-
-    def compute_step(self, data):
-        real = self._real_images(data)
-        batch = ops.shape(real)[0]
-
-        def critic_loss():
-            fake = self._augment(
-                self.generator(self._normal((batch, self.latent_dim)), training=True))
-            alpha = self._uniform((batch,))
-            wasserstein = losses.discriminator_loss(
-                "wasserstein",
-                self.discriminator(real, training=True),
-                self.discriminator(fake, training=True),
-            )
-            penalty = self.penalty(real, fake, alpha)
-            per_sample = wasserstein + self.gp_weight * penalty
-            return self._global_mean(per_sample), (
-                ops.mean(per_sample), ops.mean(penalty), -ops.mean(wasserstein))
-
-        # The trackers report the mean over this step's critic updates.
-        totals = [0.0, 0.0, 0.0]
-        for _ in range(self.n_critic):
-            _, values = self._minimize("d_optimizer", critic_loss)
-            totals = [total + value for total, value in zip(totals, values)]
-        d_value, gp_value, distance = (total / self.n_critic for total in totals)
-
-        def g_loss():
-            fake = self.generator(self._normal((batch, self.latent_dim)), training=True)
-            per_sample = losses.generator_loss(
-                "wasserstein", self.discriminator(self._augment(fake), training=True))
-            return self._global_mean(per_sample), ops.mean(per_sample)
-
-        _, g_value = self._minimize("g_optimizer", g_loss)
-        return self._update_trackers(d_loss=d_value, g_loss=g_value,
-                                     gradient_penalty=gp_value,
-                                     wasserstein_distance=distance)
+    @property
+    def n_critic(self):
+        return self.d_steps
 
     def get_config(self):
-        return {**super().get_config(), "n_critic": self.n_critic,
-                "gp_weight": self.gp_weight}
+        config = super().get_config()
+        del config["loss"], config["d_steps"]
+        return {**config, "n_critic": self.n_critic}

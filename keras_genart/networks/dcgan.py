@@ -11,8 +11,8 @@ from keras import layers
 
 from keras_genart.data.sources import check_image_size
 from keras_genart.networks.layers import MinibatchStdDev
+from keras_genart.options import NORMALIZATIONS, UPSAMPLINGS
 
-NORMALIZATIONS = ("batch", "layer", "spectral", "none")
 
 
 def stage_widths(image_size, base_width, max_width):
@@ -50,9 +50,20 @@ def _apply(x, *ops):
     return x
 
 
+def _upsample(width, name, upsampling, use_bias):
+    """A layer (or layers) that double the side: see `UPSAMPLINGS`."""
+    if upsampling == "transpose":
+        return [layers.Conv2DTranspose(width, 4, strides=2, padding="same",
+                                       use_bias=use_bias, name=name)]
+    if upsampling == "resize":
+        return [layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_resize"),
+                layers.Conv2D(width, 3, padding="same", use_bias=use_bias, name=name)]
+    raise ValueError(f"upsampling must be one of {UPSAMPLINGS}, got {upsampling!r}")
+
+
 def build_generator(image_size=32, latent_dim=128, base_width=64, max_width=512,
                     blocks_per_stage=0, channels=3, normalization="batch",
-                    name="generator"):
+                    name="generator", upsampling="transpose"):
     """A generator from latent vectors to images in [-1, 1] (tanh).
 
     Dense -> 4x4xW, then one stride-2 `Conv2DTranspose` per doubling (each
@@ -72,25 +83,29 @@ def build_generator(image_size=32, latent_dim=128, base_width=64, max_width=512,
         normalization: str. `"batch"`, `"layer"` or `"none"`. Defaults to
             `"batch"`.
         name: str. Defaults to `"generator"`.
+        upsampling: str. `"transpose"` (stride-2 transposed convolutions)
+            or `"resize"` (nearest-neighbour doubling and a 3x3 convolution:
+            no checkerboard artifacts). Defaults to `"transpose"`.
 
     Returns:
         A functional `keras.Model` `(None, latent_dim) -> (None, s, s, channels)`.
     """
+    if upsampling not in UPSAMPLINGS:
+        raise ValueError(f"upsampling must be one of {UPSAMPLINGS}, got {upsampling!r}")
     widths = stage_widths(image_size, base_width, max_width)
     z = keras.Input((latent_dim,), name="z")
     x = layers.Dense(4 * 4 * widths[0], use_bias=normalization == "none", name="project")(z)
     x = layers.Reshape((4, 4, widths[0]))(x)
     x = _apply(x, _normalization(normalization, "project_norm"), layers.ReLU())
     for i, width in enumerate(widths[1:], start=1):
-        x = layers.Conv2DTranspose(width, 4, strides=2, padding="same",
-                                   use_bias=normalization == "none", name=f"up{i}")(x)
-        x = _apply(x, _normalization(normalization, f"up{i}_norm"), layers.ReLU())
+        x = _apply(x, *_upsample(width, f"up{i}", upsampling, normalization == "none"),
+                   _normalization(normalization, f"up{i}_norm"), layers.ReLU())
         for j in range(blocks_per_stage):
             x = layers.Conv2D(width, 3, padding="same", use_bias=normalization == "none",
                               name=f"up{i}_block{j}")(x)
             x = _apply(x, _normalization(normalization, f"up{i}_block{j}_norm"),
                        layers.ReLU())
-    x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", name="to_rgb")(x)
+    x = _apply(x, *_upsample(channels, "to_rgb", upsampling, True))
     images = layers.Activation("tanh", dtype="float32", name="images")(x)
     return keras.Model(z, images, name=name)
 

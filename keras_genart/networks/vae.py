@@ -41,7 +41,8 @@ def build_encoder(image_size=32, latent_dim=128, base_width=64, max_width=512,
 
 def build_decoder(image_size=32, latent_dim=128, base_width=64, max_width=512,
                   blocks_per_stage=0, channels=3, normalization="batch",
-                  name="decoder"):
+                  name="decoder", upsampling="transpose"):
     """A decoder from latents to images in [-1, 1]: `build_generator`'s network."""
     return build_generator(image_size, latent_dim, base_width, max_width,
-                           blocks_per_stage, channels, normalization, name=name)
+                           blocks_per_stage, channels, normalization, name=name,
+                           upsampling=upsampling)

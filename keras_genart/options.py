@@ -1,0 +1,15 @@
+"""Option lists that the CLI, the run config and the builders share.
+
+Imports nothing heavy, so that `genart --help` does not load Keras.
+"""
+
+# Adversarial losses (keras_genart.losses); the CLI's --loss offers those that need no
+# regulariser of the discriminator.
+ADVERSARIAL_LOSSES = ("non_saturating", "minimax", "hinge", "least_squares", "wasserstein")
+DCGAN_LOSSES = ADVERSARIAL_LOSSES[:4]
+# Normalization of discriminators, encoders (and generators: batch, layer, none).
+NORMALIZATIONS = ("batch", "layer", "spectral", "none")
+# How generators double the side: stride-2 transposed convolutions (DCGAN), or a
+# nearest-neighbour resize and a 3x3 convolution, which has no checkerboard artifacts
+# (Odena et al. 2016, https://distill.pub/2016/deconv-checkerboard/).
+UPSAMPLINGS = ("transpose", "resize")
