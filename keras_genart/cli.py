@@ -13,11 +13,11 @@ from keras_genart._version import __version__
 from keras_genart.errors import ExportError, NonFiniteLossError, UserInputError
 from keras_genart.export.metadata import VERSION_PATTERN
 from keras_genart.backend import SUPPORTED_BACKENDS
+from keras_genart.data.augment_names import AUGMENTATIONS
 from keras_genart.metrics.names import FEATURE_METRICS, METRICS, SCORES, check_metrics
 from keras_genart.models import MIXED_PRECISION, MODEL_TYPES
+from keras_genart.options import DCGAN_LOSSES, NORMALIZATIONS, UPSAMPLINGS
 
-LOSS_CHOICES = ("non_saturating", "minimax", "hinge", "least_squares")
-AUGMENT_CHOICES = ("flip", "translate", "color")
 
 # The demo: small enough for 2 CPU cores in a few minutes, big enough to look like art.
 # On 2 CPU cores about 3 minutes: 5000 steps, the point where the samples show
@@ -44,6 +44,8 @@ _positive_int = _checked(int, lambda v: v >= 1, "a positive integer")
 _non_negative_int = _checked(int, lambda v: v >= 0, "a non-negative integer")
 _positive_float = _checked(float, lambda v: v > 0, "a positive number")
 _unit_float = _checked(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
+_decay = _checked(float, lambda v: 0 < v < 1, "a decay in (0, 1), such as 0.999")
+_non_negative_float = _checked(float, lambda v: v >= 0, "a number, 0 or more")
 _port = _checked(int, lambda v: 1 <= v <= 65535, "a port number from 1 to 65535")
 
 
@@ -59,10 +61,10 @@ def _augment_list(text):
     if text in ("", "none"):
         return []
     names = [n.strip() for n in text.split(",") if n.strip()]
-    bad = [n for n in names if n not in AUGMENT_CHOICES]
+    bad = [n for n in names if n not in AUGMENTATIONS]
     if bad:
         raise argparse.ArgumentTypeError(
-            f"unknown augmentation {', '.join(bad)}; choose from {', '.join(AUGMENT_CHOICES)} "
+            f"unknown augmentation {', '.join(bad)}; choose from {', '.join(AUGMENTATIONS)} "
             "(comma-separated) or 'none'")
     return names
 
@@ -100,6 +102,16 @@ def _bool_or_auto(text):
     if text.lower() in ("0", "false", "no", "off"):
         return False
     raise argparse.ArgumentTypeError(f"expected auto, true or false, got {text!r}")
+
+
+def _ema(text):
+    if text.lower() in ("auto", "none", "off"):
+        return "auto" if text.lower() == "auto" else None
+    try:
+        return _decay(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected auto, none or a decay in (0, 1) such as 0.999, got {text!r}") from None
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -159,7 +171,7 @@ def build_parser():
                        help="most filters in any layer")
     train.add_argument("--blocks-per-stage", type=_non_negative_int, default=0,
                        help="extra conv blocks per resolution (depth)")
-    train.add_argument("--d-norm", choices=("batch", "layer", "spectral", "none"),
+    train.add_argument("--d-norm", choices=NORMALIZATIONS,
                        default=None,
                        help="discriminator normalization (default: dcgan spectral, "
                             "wgan-gp layer; wgan-gp refuses batch)")
@@ -168,7 +180,7 @@ def build_parser():
                             "(auto: on for dcgan, off for wgan-gp)")
     train.add_argument("--packing", type=_positive_int, default=1,
                        help="DCGAN: pictures the discriminator judges at once (PacGAN)")
-    train.add_argument("--loss", choices=LOSS_CHOICES, default="non_saturating",
+    train.add_argument("--loss", choices=DCGAN_LOSSES, default="non_saturating",
                        help="DCGAN adversarial loss")
     train.add_argument("--n-critic", type=_positive_int, default=5,
                        help="WGAN-GP critic steps per generator step")
@@ -181,8 +193,25 @@ def build_parser():
                        help="Adam beta_1 (default: dcgan 0.5, wgan-gp 0.0, vae 0.9)")
     train.add_argument("--beta2", type=_unit_float, default=None,
                        help="Adam beta_2 (default: dcgan 0.999, wgan-gp 0.9, vae 0.999)")
-    train.add_argument("--augment", type=_augment_list, default="flip",
-                       help="comma-separated: flip, translate, color; or none")
+    train.add_argument("--augment", type=_augment_list, default="none",
+                       help="comma-separated, or none: flip (real pictures only: for subjects "
+                            "that may face either way), DiffAugment's color, translation, "
+                            "cutout (real and generated pictures), translate (mirrored border)")
+    train.add_argument("--ema", type=_ema, default="auto",
+                       help="GANs: pictures from a moving average of the generator with this "
+                            "decay; auto: 0.999 for GANs, none for the vae; none: off")
+    train.add_argument("--r1", type=_non_negative_float, default=0.0, metavar="GAMMA",
+                       help="GANs: R1 penalty on the discriminator's gradient at real "
+                            "pictures; 0 for none")
+    train.add_argument("--r1-interval", type=_positive_int, default=16,
+                       help="discriminator updates between R1 computations (lazy R1)")
+    train.add_argument("--shared-fakes", type=_bool_or_auto, default="auto",
+                       help="GANs: the generator's update reuses the discriminator update's "
+                            "fakes and forward pass (one pass fewer per step); auto: on for "
+                            "dcgan, off for wgan-gp")
+    train.add_argument("--upsampling", choices=UPSAMPLINGS, default="transpose",
+                       help="generator: stride-2 transposed convolutions, or nearest resize "
+                            "and a 3x3 convolution (no checkerboard artifacts)")
     train.add_argument("--seed", type=_non_negative_int, default=0,
                        help="weights, latents, shuffling and augmentation")
     train.add_argument("--jit-compile", type=_bool_or_auto, default="auto",
@@ -327,7 +356,8 @@ def _train_config(args):
         beta2=args.beta2, augment=args.augment, seed=args.seed,
         jit_compile=args.jit_compile, steps_per_execution=args.steps_per_execution,
         mixed_precision=args.mixed_precision, packing=args.packing, devices=args.devices,
-        eval_every=args.eval_every, eval_metric=args.eval_metric, eval_n=args.eval_n,
+        ema=args.ema, r1=args.r1, r1_interval=args.r1_interval,
+        upsampling=args.upsampling, shared_fakes=args.shared_fakes, eval_every=args.eval_every, eval_metric=args.eval_metric, eval_n=args.eval_n,
         tfds_data_dir=args.tfds_data_dir, run_dir=args.run_dir,
         # A progress bar on a terminal; one line per epoch in a log file (the
         # bar's \r updates made megabytes of it).

@@ -21,6 +21,9 @@ from keras_genart.metrics.names import SCORES
 CONFIG_FILE = "config.json"
 MODEL_FILE = "model.keras"
 
+# Settings added after runs were made, with the value that such runs had.
+_ADDED_SETTINGS = {"ema": None, "r1": 0.0, "r1_interval": 16, "upsampling": "transpose",
+                   "shared_fakes": False}
 # Settings that may change when a run is resumed: they don't change the model.
 # The device count is among them: the data order and the latents of a step do
 # not depend on it (every replica draws its slice of the global batch).
@@ -39,7 +42,10 @@ class TrainConfig:
     keeps `best.keras`, the best model by `eval_metric`. `steps_per_epoch=None` means one
     pass over the data per epoch. `lr`, `beta1` and `beta2` of None take the
     model's defaults (DCGAN: 2e-4, 0.5, 0.999; WGAN-GP: 1e-4, 0.0, 0.9;
-    VAE: 1e-3, 0.9, 0.999).
+    VAE: 1e-3, 0.9, 0.999). `ema="auto"` is 0.999 for GANs and none for the
+    VAE; `shared_fakes="auto"` is on for DCGAN only (`resolved_ema`,
+    `resolved_shared_fakes`). `augment` is empty by default: `flip` suits
+    only subjects that may face either way.
     """
 
     model: str = "dcgan"
@@ -61,12 +67,17 @@ class TrainConfig:
     lr: float | None = None
     beta1: float | None = None
     beta2: float | None = None
-    augment: list = dataclasses.field(default_factory=lambda: ["flip"])
+    augment: list = dataclasses.field(default_factory=list)
     seed: int = 0
     jit_compile: bool | str = "auto"
     steps_per_execution: int = 1
     mixed_precision: str = "off"
     packing: int = 1
+    ema: float | str | None = "auto"
+    r1: float = 0.0
+    r1_interval: int = 16
+    upsampling: str = "transpose"
+    shared_fakes: bool | str = "auto"
     devices: int = 1
     eval_every: int | None = None
     eval_metric: str = "kid"
@@ -77,6 +88,7 @@ class TrainConfig:
     verbose: int = 1
 
     def __post_init__(self):
+        from keras_genart.data.augment_names import check_augmentations
         from keras_genart.data.sources import check_image_size, parse_source
         from keras_genart.models import MIXED_PRECISION, MODEL_TYPES
 
@@ -86,7 +98,8 @@ class TrainConfig:
         check_image_size(self.image_size)
         parse_source(self.data)
         for name in ("batch_size", "epochs", "latent_dim", "base_width", "max_width",
-                     "n_critic", "steps_per_execution", "num_samples", "devices"):
+                     "n_critic", "steps_per_execution", "num_samples", "devices",
+                     "r1_interval"):
             if int(getattr(self, name)) < 1:
                 raise UserInputError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
@@ -97,6 +110,20 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not 0 <= value < 1:
                 raise UserInputError(f"{name} must be in [0, 1), got {value}")
+        check_augmentations(self.augment)
+        if self.ema not in (None, "auto") and not (
+                isinstance(self.ema, (int, float)) and 0 < self.ema < 1):
+            raise UserInputError(f"ema must be auto, none or a decay in (0, 1) such as 0.999, "
+                                 f"got {self.ema!r}")
+        if self.shared_fakes not in (True, False, "auto"):
+            raise UserInputError(f"shared_fakes must be auto, true or false, got "
+                                 f"{self.shared_fakes!r}")
+        if not self.r1 >= 0:
+            raise UserInputError(f"r1 must be 0 (off) or more, got {self.r1}")
+        if self.model == "vae" and (self.ema not in (None, "auto") or self.r1
+                                    or self.shared_fakes is True):
+            raise UserInputError("--ema, --r1 and --shared-fakes are for GANs (dcgan, wgan-gp), "
+                                 "not the vae")
         if self.mixed_precision not in MIXED_PRECISION:
             raise UserInputError(
                 f"mixed precision {self.mixed_precision!r} is unknown; choose "
@@ -133,6 +160,26 @@ class TrainConfig:
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
+# What "auto" means, measured with benchmarks/quality.py (README, "Better pictures"):
+# GANs make their pictures with a moving average of the generator; DCGAN's generator
+# steps from the discriminator's forward pass (WGAN-GP's five critic steps keep theirs).
+AUTO_EMA = 0.999
+
+
+def resolved_ema(config):
+    """The EMA decay a config means (`"auto"`: 0.999 for GANs, none for the VAE)."""
+    if config.ema == "auto":
+        return AUTO_EMA if config.model != "vae" else None
+    return config.ema
+
+
+def resolved_shared_fakes(config):
+    """Whether a config's GAN shares fakes (`"auto"`: DCGAN yes, others no)."""
+    if config.shared_fakes == "auto":
+        return config.model == "dcgan"
+    return bool(config.shared_fakes)
+
+
 def build_compiled_model(config):
     """The untrained, compiled model that a config describes."""
     import keras
@@ -147,6 +194,8 @@ def build_compiled_model(config):
         augmentation=config.augment, seed=config.seed,
         d_normalization=config.d_normalization, minibatch_std=config.minibatch_std,
         mixed_precision=config.mixed_precision, packing=config.packing,
+        ema=resolved_ema(config), r1_weight=config.r1, r1_interval=config.r1_interval,
+        upsampling=config.upsampling, shared_fakes=resolved_shared_fakes(config),
     )
     optimizers = {}
     for name, default in model.default_optimizer_settings().items():
@@ -162,10 +211,19 @@ def build_compiled_model(config):
 
 
 def _check_same_run(saved, config):
+    defaults = {f.name: f.default for f in dataclasses.fields(config)}
+
+    def then(key, value):
+        # A setting added after the run was made: the run had the value of that time,
+        # and the same command (today's default) resumes it.
+        if key in saved:
+            return saved[key]
+        return value if value == defaults.get(key) else _ADDED_SETTINGS.get(key)
+
     differences = [
-        f"{key}: {saved.get(key)!r} in the run, {value!r} now"
+        f"{key}: {then(key, value)!r} in the run, {value!r} now"
         for key, value in config.to_dict().items()
-        if key not in _RESUMABLE and saved.get(key) != value
+        if key not in _RESUMABLE and then(key, value) != value
     ]
     if differences:
         raise UserInputError(

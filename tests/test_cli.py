@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from keras_genart.cli import main
+from keras_genart.errors import UserInputError
 
 TINY_ARGS = ["--data", "builtin:abstract:32", "--image-size", "16", "--batch-size", "4",
              "--latent-dim", "8", "--base-width", "8", "--quiet"]
@@ -71,7 +72,8 @@ def test_dry_run_prints_resolved_config(capsys, tmp_path):
     assert main(["train", "vae", "--dry-run", "--run-dir", str(tmp_path / "r"), *TINY_ARGS]) == 0
     config = json.loads(capsys.readouterr().out)
     assert config["model"] == "vae" and config["image_size"] == 16
-    assert config["augment"] == ["flip"] and config["jit_compile"] == "auto"
+    assert config["augment"] == [] and config["jit_compile"] == "auto"
+    assert config["ema"] == "auto" and config["shared_fakes"] == "auto"
     assert not (tmp_path / "r").exists()
 
 
@@ -220,3 +222,15 @@ def test_sample_tells_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert main(["sample", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert f"'{tmp_path}' is not a run folder (no config.json" in err
+
+
+def test_runs_made_before_a_setting_existed_resume_with_the_same_command(tmp_path):
+    from keras_genart.runs import TrainConfig, _check_same_run
+
+    config = TrainConfig(run_dir=str(tmp_path))
+    saved = {k: v for k, v in config.to_dict().items()
+             if k not in ("ema", "r1", "r1_interval", "upsampling", "shared_fakes")}
+    _check_same_run(saved, config)  # today's defaults: the same run
+    asked = TrainConfig(run_dir=str(tmp_path), ema=0.5)
+    with pytest.raises(UserInputError, match="ema: None in the run, 0.5 now"):
+        _check_same_run(saved, asked)
