@@ -1,0 +1,330 @@
+"""Picture quality per CPU-minute: keras_genart's GAN recipes against a plain DCGAN.
+
+Every recipe trains for the same wall-clock budget, each in its own process
+(one at a time: run nothing else meanwhile), on each data set; then every model
+makes `--n` pictures from the same latents and they are scored against the
+training pictures:
+
+- FID and KID on the `random` features of `keras_genart.metrics` (lower is better);
+- class shares of the samples by a classifier of the data set: the built-in
+  style classifier for `builtin:` data, a logistic regression on the 8x8
+  pictures for `digits`; `min share` is the rarest class's share of the samples
+  over its share of the data (1 = as in the data, 0 = a class is missing);
+- orientation: the share of samples whose left half holds more ink / colour
+  than the right half, beside the same share of the data (a model that draws
+  one orientation only is far off).
+
+Data sets:
+- `digits`: scikit-learn's 1,797 hand-written digits (8x8 grayscale, 10
+  classes, not mirror-symmetric), written as 28 px PNGs in class folders and
+  read through the library's folder loader like a user's data
+  (`pip install -e ".[bench]"` installs scikit-learn; the data ships inside
+  the package, nothing is downloaded);
+- any keras_genart source (`builtin:abstract`, a folder, ...).
+
+Recipes: `plain` (benchmarks/plain_dcgan.py), `default` (`genart train dcgan`
+with its defaults), and `NAME:key=value;key=value` with `genart train`
+settings (`augment=color+translation+cutout`, `ema=0.999`, `r1=0.1`,
+`d_normalization=none`, `minibatch_std=false`, `base_width=32`, ...), or the
+named recipes in RECIPES.
+
+    python benchmarks/quality.py --data digits,builtin:abstract --budget 300 \
+        --recipes plain,default,new --grids quality_grids
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+RECIPES = {
+    "default": {},
+    # Explicit settings, whatever the defaults of the installed version are:
+    "old-default": {"augment": ["flip"], "ema": None, "shared_fakes": False},
+    "new-default": {"augment": [], "ema": 0.999, "shared_fakes": True},
+    "noflip": {"augment": []},
+    "ema": {"augment": [], "ema": 0.999},
+    "diffaug": {"augment": ["color", "translation", "cutout"]},
+    "diffaug-ema": {"augment": ["color", "translation", "cutout"], "ema": 0.999},
+    "r1": {"augment": [], "d_normalization": "none", "r1": 0.1},
+    "shared-ema": {"augment": [], "ema": 0.999, "shared_fakes": True},
+    "shared-ema-r1": {"augment": [], "ema": 0.999, "shared_fakes": True,
+                      "d_normalization": "none", "r1": 0.1},
+    "shared-ema-diffaug": {"augment": ["color", "translation", "cutout"], "ema": 0.999,
+                           "shared_fakes": True},
+}
+
+
+def parse_recipe(text):
+    """`(name, overrides)` of a recipe name or `NAME:key=value;...`."""
+    if text == "plain" or text in RECIPES:
+        return text, dict(RECIPES.get(text, {}))
+    name, _, spec = text.partition(":")
+    if not spec:
+        raise SystemExit(f"unknown recipe {text!r}; choose plain, {', '.join(RECIPES)} or "
+                         "NAME:key=value;key=value")
+    overrides = {}
+    for item in spec.split(";"):
+        key, _, value = item.partition("=")
+        if key == "augment":
+            overrides[key] = [] if value in ("", "none") else value.split("+")
+        elif value in ("true", "false"):
+            overrides[key] = value == "true"
+        elif value == "none" and key != "d_normalization":
+            overrides[key] = None
+        else:
+            try:
+                overrides[key] = int(value)
+            except ValueError:
+                try:
+                    overrides[key] = float(value)
+                except ValueError:
+                    overrides[key] = value
+    return name, overrides
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f
+                        if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return "unknown CPU"
+
+
+def write_digits(folder):
+    """scikit-learn's digits as 28 px grayscale PNGs in one folder per class."""
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    for i, (image, label) in enumerate(zip(digits.images, digits.target)):
+        os.makedirs(os.path.join(folder, str(label)), exist_ok=True)
+        pixels = (image / 16.0 * 255.0).round().astype("uint8")
+        Image.fromarray(pixels, mode="L").resize((28, 28), Image.BILINEAR).save(
+            os.path.join(folder, str(label), f"{i:04d}.png"))
+    return folder
+
+
+def source_of(data, workdir):
+    if data == "digits":
+        folder = os.path.join(workdir, "digits")
+        if not os.path.isdir(folder):
+            write_digits(folder)
+        return folder
+    return data
+
+
+# --- one recipe, in its own process -------------------------------------------------
+
+def worker(args):
+    import numpy as np
+
+    from keras_genart.data import load_images, make_dataset
+    from keras_genart.latents import sample_latents
+
+    name, overrides = parse_recipe(args.recipe)
+    data = load_images(args.source, image_size=args.image_size, seed=0)
+    batches = make_dataset(data, args.batch_size, seed=args.seed)
+    start = time.perf_counter()
+    cpu_start = time.process_time()
+    if name == "plain":
+        sys.path.insert(0, HERE)
+        from plain_dcgan import PlainDCGAN
+
+        model = PlainDCGAN(args.image_size, latent_dim=128, seed=args.seed)
+        steps = 0
+        while time.perf_counter() - start < args.budget:
+            model.train_step(next(batches)[0])
+            steps += 1
+        latent_dim = model.latent_dim
+    else:
+        import keras
+
+        from keras_genart.runs import TrainConfig, build_compiled_model
+
+        config = TrainConfig(model="dcgan", data=args.source, image_size=args.image_size,
+                             batch_size=args.batch_size, seed=args.seed, **overrides)
+        model = build_compiled_model(config)
+
+        class Budget(keras.callbacks.Callback):
+            steps = 0
+
+            def on_train_batch_end(self, batch, logs=None):
+                Budget.steps += 1
+                if time.perf_counter() - start >= args.budget:
+                    self.model.stop_training = True
+
+        model.fit(batches, epochs=1, steps_per_epoch=10**7, verbose=0, callbacks=[Budget()])
+        steps = Budget.steps
+        latent_dim = model.latent_dim
+    seconds = time.perf_counter() - start
+    cpu_seconds = time.process_time() - cpu_start
+    z = sample_latents(args.n, latent_dim, 12345)
+    if name == "plain":
+        samples = np.concatenate([model.generate(z[i:i + 500]) for i in range(0, len(z), 500)])
+    else:
+        samples = model.generate_from_latents(z)
+    np.savez_compressed(args.out, samples=(samples * 255).round().astype("uint8"),
+                        steps=steps, seconds=seconds, cpu_seconds=cpu_seconds)
+
+
+# --- scoring ---------------------------------------------------------------------
+
+def orientation(images):
+    """Share of pictures whose left half is further from the picture's mean colour."""
+    import numpy as np
+
+    x = images.astype(np.float32) / 255.0
+    deviation = np.abs(x - x.mean(axis=(1, 2), keepdims=True)).sum(axis=3)
+    half = x.shape[2] // 2
+    return float(np.mean(deviation[:, :, :half].sum(axis=(1, 2))
+                         > deviation[:, :, -half:].sum(axis=(1, 2))))
+
+
+def digit_classifier(real_images, labels):
+    """A logistic regression on 8x8 grayscale versions; its accuracy on held-out digits."""
+    import numpy as np
+    from PIL import Image
+    from sklearn.linear_model import LogisticRegression
+
+    def small(images):
+        return np.stack([np.asarray(Image.fromarray(im).convert("L").resize(
+            (8, 8), Image.BILINEAR), np.float32).ravel() / 255.0 for im in images])
+
+    features = small(real_images)
+    order = np.random.default_rng(0).permutation(len(features))
+    held = order[: len(order) // 5]
+    kept = order[len(order) // 5:]
+    check = LogisticRegression(max_iter=2000).fit(features[kept], labels[kept])
+    accuracy = float(check.score(features[held], labels[held]))
+    classifier = LogisticRegression(max_iter=2000).fit(features, labels)
+    return (lambda images: classifier.predict_proba(small(images))), accuracy
+
+
+def class_shares(probabilities, labels, num_classes):
+    import numpy as np
+
+    predicted = np.bincount(probabilities.argmax(axis=1), minlength=num_classes)
+    data = np.bincount(labels, minlength=num_classes)
+    ratio = (predicted / predicted.sum()) / (data / data.sum())
+    return [round(float(v), 3) for v in predicted / predicted.sum()], float(ratio.min())
+
+
+def print_row(label, row):
+    print(f"{label:22s} {row['steps']:6d} {row['seconds']:5.0f} {row['fid']:8.3f} "
+          f"{row['kid']:8.4f} {row.get('min_share_ratio', float('nan')):9.2f} "
+          f"{row['left_share']:5.2f}", flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="digits,builtin:abstract")
+    parser.add_argument("--recipes", default="plain,default")
+    parser.add_argument("--budget", type=float, default=300.0, help="seconds of training")
+    parser.add_argument("--image-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--n", type=int, default=2000, help="pictures scored per model")
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--seeds", default="0",
+                        help="comma-separated training seeds; each recipe runs once per seed "
+                             "and the table adds their mean")
+    parser.add_argument("--grids", default=None, help="folder for an 8x8 sample grid per run")
+    parser.add_argument("--json", default=None, help="write every figure here")
+    parser.add_argument("--workdir", default=None)
+    # worker mode
+    parser.add_argument("--recipe", help=argparse.SUPPRESS)
+    parser.add_argument("--source", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.recipe:
+        return worker(args)
+
+    import numpy as np
+
+    from keras_genart.data import load_images
+    from keras_genart.imaging import make_grid, save_png
+    from keras_genart.metrics.features import RandomFeatures
+    from keras_genart.metrics.report import evaluate
+
+    workdir = args.workdir or tempfile.mkdtemp(prefix="genart_quality_")
+    recipes = [r for r in args.recipes.split(",") if r]
+    for recipe in recipes:
+        parse_recipe(recipe)
+    print(f"{cpu_name()}, {os.cpu_count()} CPUs; budget {args.budget:.0f} s per run, "
+          f"{args.image_size} px, batch {args.batch_size}, {args.n} samples scored")
+    extractor = RandomFeatures()
+    results = []
+    for data_name in [d for d in args.data.split(",") if d]:
+        source = source_of(data_name, workdir)
+        real = load_images(source, image_size=args.image_size, seed=0)
+        if data_name == "digits":
+            classify, accuracy = digit_classifier(real.images, real.labels)
+            labels, num_classes = real.labels, 10
+        elif real.class_names:
+            from keras_genart.metrics.classifier import StyleClassifier
+
+            style = StyleClassifier()
+            classify, accuracy = style.classify, style.accuracy
+            index = {n: i for i, n in enumerate(style.class_names)}
+            labels = np.array([index[real.class_names[i]] for i in real.labels])
+            num_classes = len(style.class_names)
+        else:
+            classify = None
+        print(f"\n{data_name}: {real.num_images} pictures"
+              + (f", classifier held-out accuracy {accuracy:.3f}" if classify else "")
+              + f"; data orientation (left-heavy share) {orientation(real.images):.2f}")
+        header = (f"{'recipe':22s} {'steps':>6s} {'s':>5s} {'FID':>8s} {'KID':>8s} "
+                  f"{'min share':>9s} {'left':>5s}")
+        print(header)
+        seeds = [int(s) for s in args.seeds.split(",") if s]
+        for recipe in recipes:
+            rows = []
+            for seed in seeds:
+                out = os.path.join(workdir, f"{data_name.replace(':', '_').replace('/', '_')}"
+                                            f"_{recipe.split(':')[0]}_seed{seed}.npz")
+                command = [sys.executable, __file__, "--recipe", recipe, "--source", source,
+                           "--out", out, "--budget", str(args.budget),
+                           "--image-size", str(args.image_size), "--batch-size",
+                           str(args.batch_size), "--n", str(args.n), "--seed", str(seed)]
+                subprocess.run(command, check=True)
+                saved = np.load(out)
+                samples = saved["samples"]
+                report, _ = evaluate(samples, real.images, extractor, metrics=["fid", "kid"])
+                row = {"data": data_name, "recipe": recipe, "seed": seed,
+                       "steps": int(saved["steps"]),
+                       "seconds": round(float(saved["seconds"]), 1),
+                       "cpu_seconds": round(float(saved["cpu_seconds"]), 1),
+                       "fid": report["scores"]["fid"], "kid": report["scores"]["kid"],
+                       "left_share": orientation(samples)}
+                if classify is not None:
+                    row["class_shares"], row["min_share_ratio"] = class_shares(
+                        classify(samples), labels, num_classes)
+                rows.append(row)
+                print_row(f"{recipe.split(':')[0]} s{seed}", row)
+                if args.grids:
+                    os.makedirs(args.grids, exist_ok=True)
+                    save_png(os.path.join(args.grids,
+                                          os.path.basename(out).replace(".npz", ".png")),
+                             make_grid(samples[:64], cols=8))
+            results.extend(rows)
+            if len(rows) > 1:
+                mean = {key: float(np.mean([r[key] for r in rows]))
+                        for key in ("steps", "seconds", "fid", "kid", "left_share",
+                                    "min_share_ratio") if key in rows[0]}
+                mean["steps"] = int(mean["steps"])
+                print_row(f"{recipe.split(':')[0]} mean", mean)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"cpu": cpu_name(), "budget": args.budget, "results": results}, f,
+                      indent=1)
+
+
+if __name__ == "__main__":
+    main()
