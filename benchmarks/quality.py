@@ -42,6 +42,8 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from _machine import cpu_name  # noqa: E402
 
 RECIPES = {
     "default": {},
@@ -89,15 +91,6 @@ def parse_recipe(text):
     return name, overrides
 
 
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f
-                        if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return "unknown CPU"
-
-
 def write_digits(folder):
     """scikit-learn's digits as 28 px grayscale PNGs in one folder per class."""
     from PIL import Image
@@ -135,7 +128,6 @@ def worker(args):
     start = time.perf_counter()
     cpu_start = time.process_time()
     if name == "plain":
-        sys.path.insert(0, HERE)
         from plain_dcgan import PlainDCGAN
 
         model = PlainDCGAN(args.image_size, latent_dim=128, seed=args.seed)

@@ -36,6 +36,8 @@ import time
 
 BATCH, LATENT, SIZE = 64, 128, 32
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+from _machine import cpu_name  # noqa: E402
 
 
 # --- worker side: one backend per process -----------------------------------------
@@ -203,15 +205,6 @@ def worker(kind, steps):
 
 # --- parent side ------------------------------------------------------------------
 
-def _cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f
-                        if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return "unknown CPU"
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=120,
@@ -251,7 +244,7 @@ def main():
 
     print(f"\nDCGAN 32x32, batch {BATCH}, {args.steps} steps (JAX {args.jax_steps}) x "
           f"{args.rounds} rounds, "
-          f"Keras {keras.__version__}, {_cpu_name()}, {os.cpu_count()} CPUs")
+          f"Keras {keras.__version__}, {cpu_name()}, {os.cpu_count()} CPUs")
     medians = {key: statistics.median(values) for key, values in rates.items()}
     for (backend, name), median in medians.items():
         unit = "" if name.startswith("fixed cost") else "images/s"

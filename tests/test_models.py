@@ -10,12 +10,17 @@ from keras_genart.networks import build_discriminator, build_generator
 from tests.helpers import TINY, run_model_checks
 
 
-@pytest.mark.parametrize("loss", ["non_saturating", "hinge"])
-def test_dcgan_standard_checks(loss, tiny_data, tmp_path):
+@pytest.mark.parametrize("loss,parts", [
+    ("non_saturating", {}),
+    # The parts of the new defaults, and DiffAugment: saved, loaded and continued alike.
+    ("hinge", dict(shared_fakes=True, ema=0.99, augmentation=["flip", "translation"]))])
+def test_dcgan_standard_checks(loss, parts, tiny_data, tmp_path):
+    parts = {"augmentation": ["flip"], **parts}
     model = run_model_checks(
-        lambda: build_model("dcgan", loss=loss, seed=1, augmentation=["flip"], **TINY),
-        tiny_data, tmp_path)
+        lambda: build_model("dcgan", loss=loss, seed=1, **parts, **TINY), tiny_data, tmp_path)
     assert isinstance(model, DCGAN) and model.loss_kind == loss
+    assert model.shared_fakes == parts.get("shared_fakes", False)
+    assert (model.ema_generator is not None) == ("ema" in parts)
 
 
 @pytest.mark.parametrize("loss", ["minimax", "least_squares"])
@@ -515,7 +520,7 @@ def test_lazy_r1_runs_every_interval_with_the_interval_as_weight(tiny_data):
 
 
 def test_ema_generator_follows_the_generator(tiny_data):
-    # Saving and loading it: the standard checks of the shared-fakes test below.
+    # Saving and loading it: the DCGAN standard checks.
     model = build_model("dcgan", seed=0, ema=0.9, **TINY)
     model.compile()
     model.train_on_batch(next(tiny_data)[0])
@@ -583,18 +588,17 @@ def test_models_saved_before_the_composable_step_load_and_train_alike(name):
                                atol=1e-5)
 
 
-def test_shared_fakes_step_trains_both_networks_from_one_pass(tiny_data, tmp_path):
-    model = run_model_checks(
-        lambda: build_model("dcgan", seed=0, shared_fakes=True, ema=0.99,
-                            augmentation=["translation"], **TINY), tiny_data, tmp_path)
-    assert model.shared_fakes
-    assert int(model.d_optimizer.iterations) == int(model.g_optimizer.iterations)
+@pytest.mark.parametrize("shared", [True, False])
+def test_shared_fakes_step_trains_both_networks_from_one_pass(shared, tiny_data):
+    # Saving, loading and continuing: the standard checks above.
+    model = build_model("dcgan", seed=0, shared_fakes=shared, **TINY)
     calls = []
     real_fake = model._fake
     model._fake = lambda batch: calls.append(1) or real_fake(batch)
-    model.compile(run_eagerly=True)
-    model.train_on_batch(next(tiny_data)[0])
-    assert len(calls) == 1  # one generator pass per step (alternating updates make two)
+    model.compile()
+    model.train_on_batch(next(tiny_data)[0])  # traced once: a generator pass is one call
+    assert len(calls) == (1 if shared else 2)
+    assert int(model.d_optimizer.iterations) == int(model.g_optimizer.iterations) == 1
 
 
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's tape")

@@ -84,6 +84,12 @@ def minimize(optimizer, variables, loss_fn):
 
     gradients, (loss, aux, updates) = jax.grad(scaled_loss, has_aux=True)(values)
     parent.state_mapping.update(updates)
+    _apply(parent, optimizer, variables, values, gradients)
+    return loss, aux
+
+
+def _apply(parent, optimizer, variables, values, gradients):
+    """The optimizer's stateless step, written back to `parent` as updates."""
     optimizer_values = [parent.get_current_value(v) for v in optimizer.variables]
     new_values, new_optimizer_values = optimizer.stateless_apply(
         optimizer_values, gradients, values)
@@ -91,7 +97,6 @@ def minimize(optimizer, variables, loss_fn):
         parent.add_update((variable, value))
     for variable, value in zip(optimizer.variables, new_optimizer_values):
         parent.add_update((variable, value))
-    return loss, aux
 
 
 def minimize_jointly(steps, loss_fn):
@@ -124,15 +129,8 @@ def minimize_jointly(steps, loss_fn):
         cotangent = [jax.numpy.ones_like(s) if j == i else jax.numpy.zeros_like(s)
                      for j, s in enumerate(scaled)]
         gradients = backward(cotangent)[0][start:start + len(group)]
-        own = values[start:start + len(group)]
+        _apply(parent, optimizer, group, values[start:start + len(group)], gradients)
         start += len(group)
-        optimizer_values = [parent.get_current_value(v) for v in optimizer.variables]
-        new_values, new_optimizer_values = optimizer.stateless_apply(
-            optimizer_values, gradients, own)
-        for variable, value in zip(group, new_values):
-            parent.add_update((variable, value))
-        for variable, value in zip(optimizer.variables, new_optimizer_values):
-            parent.add_update((variable, value))
     return losses, aux
 
 
