@@ -422,6 +422,7 @@ class AdversarialModel(GenerativeModel):
             discriminator (keras-io's DCGAN). Defaults to False.
     """
 
+    model_type = "gan"  # the presets have their own
     optimizer_names = ("g_optimizer", "d_optimizer")
     default_learning_rate = 2e-4
     default_betas = (0.5, 0.999)
