@@ -357,7 +357,8 @@ def _train_config(args):
         jit_compile=args.jit_compile, steps_per_execution=args.steps_per_execution,
         mixed_precision=args.mixed_precision, packing=args.packing, devices=args.devices,
         ema=args.ema, r1=args.r1, r1_interval=args.r1_interval,
-        upsampling=args.upsampling, shared_fakes=args.shared_fakes, eval_every=args.eval_every, eval_metric=args.eval_metric, eval_n=args.eval_n,
+        upsampling=args.upsampling, shared_fakes=args.shared_fakes,
+        eval_every=args.eval_every, eval_metric=args.eval_metric, eval_n=args.eval_n,
         tfds_data_dir=args.tfds_data_dir, run_dir=args.run_dir,
         # A progress bar on a terminal; one line per epoch in a log file (the
         # bar's \r updates made megabytes of it).

@@ -592,7 +592,8 @@ class AdversarialModel(GenerativeModel):
         """
         if self.r1_interval == 1:
             return self.r1_penalty(real)
-        if real.shape[0] is None and self.jit_compile and self._backend.XLA_COND_NEEDS_STATIC_BATCH:
+        if (real.shape[0] is None and self.jit_compile
+                and self._backend.XLA_COND_NEEDS_STATIC_BATCH):
             # TensorFlow's XLA failed to differentiate the cond with a batch size that
             # is unknown (a bounded dynamic shape) through the minibatch-std layer:
             # R1 at every update, at its own weight.

@@ -4,4 +4,5 @@ from keras_genart.networks.dcgan import (NORMALIZATIONS, UPSAMPLINGS, build_disc
                                          build_generator)
 from keras_genart.networks.vae import build_decoder, build_encoder
 
-__all__ = ["NORMALIZATIONS", "UPSAMPLINGS", "build_decoder", "build_discriminator", "build_encoder", "build_generator"]
+__all__ = ["NORMALIZATIONS", "UPSAMPLINGS", "build_decoder", "build_discriminator",
+           "build_encoder", "build_generator"]
