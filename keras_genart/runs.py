@@ -220,11 +220,10 @@ def _check_same_run(saved, config):
             return saved[key]
         return value if value == defaults.get(key) else _ADDED_SETTINGS.get(key)
 
-    differences = [
-        f"{key}: {then(key, value)!r} in the run, {value!r} now"
-        for key, value in config.to_dict().items()
-        if key not in _RESUMABLE and then(key, value) != value
-    ]
+    compared = ((key, then(key, value), value) for key, value in config.to_dict().items()
+                if key not in _RESUMABLE)
+    differences = [f"{key}: {was!r} in the run, {value!r} now"
+                   for key, was, value in compared if was != value]
     if differences:
         raise UserInputError(
             f"run folder '{config.run_dir}' holds a run with other settings ("

@@ -339,18 +339,22 @@ class GenerativeModel(keras.Model):
             "seed": self.seed,
         }
 
+    # Constructor arguments that are networks; one that is None (an optional
+    # network the model does not have) is left out of the config.
     _submodels = ()
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
         for key in cls._submodels:
-            config[key] = keras.saving.deserialize_keras_object(config[key])
+            if key in config:
+                config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
 
     def _serialize_submodels(self, config):
         for key in self._submodels:
-            config[key] = keras.saving.serialize_keras_object(getattr(self, key))
+            if getattr(self, key) is not None:
+                config[key] = keras.saving.serialize_keras_object(getattr(self, key))
         return config
 
 
@@ -424,6 +428,7 @@ class AdversarialModel(GenerativeModel):
 
     model_type = "gan"  # the presets have their own
     optimizer_names = ("g_optimizer", "d_optimizer")
+    _submodels = ("generator", "discriminator", "ema_generator")
     default_learning_rate = 2e-4
     default_betas = (0.5, 0.999)
 
@@ -488,18 +493,6 @@ class AdversarialModel(GenerativeModel):
             self._d_logs.append("wasserstein_distance")
         self._add_trackers("d_loss", "g_loss", *self._d_logs[1:])
         self.built = True
-
-    @property
-    def _submodels(self):
-        return ("generator", "discriminator") + (("ema_generator",) if self.ema else ())
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("generator", "discriminator", "ema_generator"):
-            if key in config:
-                config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
 
     @property
     def sampling_generator(self):
