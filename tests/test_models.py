@@ -5,6 +5,7 @@ from keras import ops
 
 from keras_genart import losses
 from keras_genart.errors import UserInputError
+from keras_genart.latents import sample_latents
 from keras_genart.models import DCGAN, VAE, WGANGP, build_model
 from keras_genart.networks import build_discriminator, build_generator
 from tests.helpers import TINY, run_model_checks
@@ -541,16 +542,10 @@ def test_ema_generator_follows_the_generator(tiny_data):
     assert len(averaged) == len(raw)
     assert not all(np.array_equal(a, b) for a, b in zip(raw, averaged))
     # generate uses the average, not the raw generator.
-    z = keras_genart_latents(2, model.latent_dim, 3)
+    z = sample_latents(2, model.latent_dim, 3)
     expected = np.clip((_np(model.ema_generator(z, training=False)) + 1) / 2, 0, 1)
     np.testing.assert_allclose(model.generate(2, seed=3), expected, atol=1e-6)
     assert not model.ema_generator.trainable_weights  # never trained itself
-
-
-def keras_genart_latents(n, dim, seed):
-    from keras_genart.latents import sample_latents
-
-    return sample_latents(n, dim, seed)
 
 
 def test_parts_refuse_bad_settings():
