@@ -30,6 +30,11 @@ named recipes in RECIPES.
 
     python benchmarks/quality.py --data digits,builtin:abstract --budget 300 \
         --recipes plain,default,new --grids quality_grids
+
+`--checkout NAME=PATH` runs recipe NAME (or `NAME:key=value;...`) with the
+keras_genart of another checkout (`git worktree add PATH REV`): `--recipes
+default,then --checkout then=/tmp/old` measures today's default against the
+default of that version, in the same run.
 """
 
 import argparse
@@ -230,6 +235,9 @@ def main():
     parser.add_argument("--grids", default=None, help="folder for an 8x8 sample grid per run")
     parser.add_argument("--json", default=None, help="write every figure here")
     parser.add_argument("--workdir", default=None)
+    parser.add_argument("--checkout", action="append", default=[], metavar="NAME=PATH",
+                        help="run recipe NAME with the keras_genart package of the checkout "
+                             "at PATH (repeatable)")
     # worker mode
     parser.add_argument("--recipe", help=argparse.SUPPRESS)
     parser.add_argument("--source", help=argparse.SUPPRESS)
@@ -247,7 +255,10 @@ def main():
 
     workdir = args.workdir or tempfile.mkdtemp(prefix="genart_quality_")
     recipes = [r for r in args.recipes.split(",") if r]
+    checkouts = dict(item.split("=", 1) for item in args.checkout)
     for recipe in recipes:
+        if recipe.split(":")[0] in checkouts:
+            continue  # the other version's settings: its defaults, or the ones given
         parse_recipe(recipe)
     print(f"{cpu_name()}, {os.cpu_count()} CPUs; budget {args.budget:.0f} s per run, "
           f"{args.image_size} px, batch {args.batch_size}, {args.n} samples scored")
@@ -285,7 +296,14 @@ def main():
                            "--out", out, "--budget", str(args.budget),
                            "--image-size", str(args.image_size), "--batch-size",
                            str(args.batch_size), "--n", str(args.n), "--seed", str(seed)]
-                subprocess.run(command, check=True)
+                env = dict(os.environ)
+                checkout = checkouts.get(recipe.split(":")[0])
+                if checkout:
+                    env["PYTHONPATH"] = os.path.abspath(checkout)
+                    spec = recipe.partition(":")[2]
+                    command[command.index("--recipe") + 1] = (
+                        f"default:{spec}" if spec else "default")
+                subprocess.run(command, check=True, env=env)
                 saved = np.load(out)
                 samples = saved["samples"]
                 report, _ = evaluate(samples, real.images, extractor, metrics=["fid", "kid"])
