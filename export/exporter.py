@@ -13,7 +13,7 @@ from keras_genart.errors import ExportError, UserInputError, require_modules, re
 from keras_genart.export.metadata import (METADATA_FILE, NAME_PATTERN, VERSION_PATTERN,
                                          artifact_hashes)
 from keras_genart.imaging import atomic_write_bytes
-from keras_genart.latents import LATENT_RECIPE, sample_latents
+from keras_genart.latents import LATENT_RECIPE, TRUNCATION_RECIPE, sample_latents
 
 FORMATS = ("savedmodel", "onnx")
 PARITY_TOLERANCE = 1e-4
@@ -171,21 +171,23 @@ def export_model(model, out_dir, name=None, version=None, formats=FORMATS, opset
         # and interpolation reach such latents; saturating layers hide there).
         z = np.concatenate([sample_latents(parity_samples, model.latent_dim, seed=0),
                             3.0 * sample_latents(2, model.latent_dim, seed=1)])
-        reference = model.generate_from_latents(z)
+        # A conditional model: every class, in turn.
+        labels = model.resolve_labels(None, len(z))
+        reference = model.generate_from_latents(z, labels=labels)
         parity = {}
         signatures = []
         if "savedmodel" in formats:
             from keras_genart.export.savedmodel import check_savedmodel, export_savedmodel
 
             signatures = export_savedmodel(model, tmp_dir)
-            parity.update(check_savedmodel(tmp_dir, model, z, reference))
+            parity.update(check_savedmodel(tmp_dir, model, z, reference, labels))
             log(f"SavedModel: signatures {', '.join(signatures)}")
         if "onnx" in formats:
             from keras_genart.export.onnx import export_onnx, run_onnx
 
             onnx_path = os.path.join(tmp_dir, "model.onnx")
             export_onnx(model, onnx_path, opset=opset)
-            parity["onnx"] = float(np.max(np.abs(run_onnx(onnx_path, z) - reference)))
+            parity["onnx"] = float(np.max(np.abs(run_onnx(onnx_path, z, labels) - reference)))
             log(f"ONNX: opset {opset}")
         for runtime, difference in parity.items():
             limit = parity_limit(runtime)
@@ -230,13 +232,18 @@ def _metadata(model, name, version, formats, signatures, opset, parity, run, sou
         "channels": model.channels,
         "value_range": [0.0, 1.0],
         "latent_recipe": LATENT_RECIPE,
-        "class_names": run.get("class_names", []),
+        "truncation_recipe": TRUNCATION_RECIPE,
+        # A conditional model's classes are its labels; others keep the data's, if any.
+        "conditional": bool(model.num_classes),
+        "class_names": model.class_names or run.get("class_names", []),
         "training_data": run.get("data_summary", {}),
         "training_config": run.get("config", {}),
         "source": os.path.abspath(source) if source else None,
         "formats": formats,
         "signatures": signatures,
-        "onnx": {"file": "model.onnx", "input": "z", "output": "images", "opset": opset}
+        "onnx": {"file": "model.onnx", "input": "z",
+                 "inputs": ["z", "label"] if model.num_classes else ["z"],
+                 "output": "images", "opset": opset}
         if "onnx" in formats else None,
         "parity_max_abs_diff": parity,
         "exported": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

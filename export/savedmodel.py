@@ -13,10 +13,11 @@ def export_savedmodel(model, path):
     """Writes a SavedModel with keras_genart's signatures into `path`.
 
     Signatures:
-        serving_default: `z` float32 `[None, latent_dim]` -> `images` float32
+        serving_default: `z` float32 `[None, latent_dim]` (and, for a
+            conditional model, `label` int64 `[None]`) -> `images` float32
             `[None, H, W, C]` in [0, 1].
-        render: `z` -> `images_bytes`, one PNG per latent (TF Serving's REST
-            API sends `*_bytes` outputs base64-encoded).
+        render: the same inputs -> `images_bytes`, one PNG per latent (TF
+            Serving's REST API sends `*_bytes` outputs base64-encoded).
         encode (VAE): `images` float32 `[None, H, W, C]` in [0, 1] -> `mean`,
             `log_var`.
         reconstruct (VAE): `images` -> `images`.
@@ -26,22 +27,22 @@ def export_savedmodel(model, path):
     """
     generator = model.sampling_generator
     size, channels = model.image_size, model.channels
-    z_spec = tf.TensorSpec([None, model.latent_dim], tf.float32, name="z")
+    inputs = generator_input_specs(model)
     image_spec = tf.TensorSpec([None, size, size, channels], tf.float32, name="images")
 
     archive = keras.export.ExportArchive()
     archive.track(generator)
 
-    def images(z):
-        return {"images": _to_unit(generator(z, training=False))}
+    def images(*args):
+        return {"images": _to_unit(run_generator(model, *args))}
 
-    def render(z):
-        pixels = tf.cast(tf.round(_to_unit(generator(z, training=False)) * 255.0), tf.uint8)
+    def render(*args):
+        pixels = tf.cast(tf.round(_to_unit(run_generator(model, *args)) * 255.0), tf.uint8)
         png = tf.map_fn(tf.io.encode_png, pixels, fn_output_signature=tf.string)
         return {"images_bytes": png}
 
-    archive.add_endpoint("serving_default", images, input_signature=[z_spec])
-    archive.add_endpoint("render", render, input_signature=[z_spec])
+    archive.add_endpoint("serving_default", images, input_signature=inputs)
+    archive.add_endpoint("render", render, input_signature=inputs)
     names = ["serving_default", "render"]
     if model.model_type == "vae":
         archive.track(model.encoder)
@@ -67,7 +68,22 @@ def export_savedmodel(model, path):
     return names
 
 
-def check_savedmodel(path, model, z, reference):
+def generator_input_specs(model):
+    """The exported generator's inputs: `z`, and `label` (int64) for a conditional model."""
+    specs = [tf.TensorSpec([None, model.latent_dim], tf.float32, name="z")]
+    if model.num_classes:
+        specs.append(tf.TensorSpec([None], tf.int64, name="label"))
+    return specs
+
+
+def run_generator(model, z, label=None):
+    """The sampling generator in [-1, 1] on exported inputs (`label` int64 -> int32)."""
+    if label is None:
+        return model.sampling_generator(z, training=False)
+    return model.sampling_generator([z, tf.cast(label, tf.int32)], training=False)
+
+
+def check_savedmodel(path, model, z, reference, labels=None):
     """Every signature of a written SavedModel against Keras, as TF Serving calls it.
 
     Returns `{check: largest absolute difference}`: `savedmodel`
@@ -76,13 +92,16 @@ def check_savedmodel(path, model, z, reference):
     `savedmodel:reconstruct`, on the generated pictures `reference` of `z`.
     """
     signatures = tf.saved_model.load(path).signatures
-    z = tf.constant(np.asarray(z, np.float32))
+    inputs = {"z": tf.constant(np.asarray(z, np.float32))}
+    if labels is not None:
+        inputs["label"] = tf.constant(np.asarray(labels, np.int64))
 
     def difference(a, b):
         return float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))))
 
-    checks = {"savedmodel": difference(signatures["serving_default"](z=z)["images"], reference)}
-    pngs = signatures["render"](z=z)["images_bytes"].numpy()
+    checks = {"savedmodel": difference(signatures["serving_default"](**inputs)["images"],
+                                       reference)}
+    pngs = signatures["render"](**inputs)["images_bytes"].numpy()
     decoded = np.stack([tf.io.decode_png(png).numpy() for png in pngs]) / 255.0
     checks["savedmodel:render"] = difference(decoded, reference)
     if "encode" in signatures:

@@ -104,6 +104,16 @@ def _bool_or_auto(text):
     raise argparse.ArgumentTypeError(f"expected auto, true or false, got {text!r}")
 
 
+def _int_or_auto(text):
+    if text.lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected auto or a whole number, got {text!r}") \
+            from None
+
+
 def _ema(text):
     if text.lower() in ("auto", "none", "off"):
         return "auto" if text.lower() == "auto" else None
@@ -212,6 +222,14 @@ def build_parser():
     train.add_argument("--upsampling", choices=UPSAMPLINGS, default="transpose",
                        help="generator: stride-2 transposed convolutions, or nearest resize "
                             "and a 3x3 convolution (no checkerboard artifacts)")
+    train.add_argument("--conditional", action="store_true",
+                       help="GANs: a class-conditional model (the generator takes a label; a "
+                            "projection discriminator) trained on the data's classes: class "
+                            "sub-folders, TFDS labels or the builtin: styles")
+    train.add_argument("--d-final-size", type=_int_or_auto, default="auto", metavar="SIDE",
+                       help="GANs: side of the discriminator's last feature map (4, 8, ... "
+                            "up to half the image size; 8 leaves out its widest stage, about a "
+                            "third of a step's time on a CPU); auto: dcgan 8, wgan-gp 4")
     train.add_argument("--seed", type=_non_negative_int, default=0,
                        help="weights, latents, shuffling and augmentation")
     train.add_argument("--jit-compile", type=_bool_or_auto, default="auto",
@@ -251,6 +269,29 @@ def build_parser():
     sample.add_argument("--out", default="artwork.png", help="grid PNG")
     sample.add_argument("--separate", default=None, metavar="DIR",
                         help="also write one PNG per picture into DIR (default: off)")
+    _control_arguments(sample)
+    sample.add_argument("--per-class", type=_positive_int, default=None, metavar="K",
+                        help="conditional models: a grid of one row per class, K pictures "
+                             "each, the same K latents in every row, instead of --n "
+                             "(default: off)")
+
+    interpolate = sub.add_parser(
+        "interpolate", help="a walk between the pictures of two seeds (animated GIF or WebP)",
+        formatter_class=fmt)
+    interpolate.add_argument("model_path", metavar="RUN_DIR_OR_.keras",
+                             help="a run folder or a .keras file")
+    interpolate.add_argument("--from-seed", type=_non_negative_int, default=0,
+                             help="the first picture: the first latent of this seed")
+    interpolate.add_argument("--to-seed", type=_non_negative_int, default=1,
+                             help="the last picture: the first latent of this seed")
+    interpolate.add_argument("--steps", type=_positive_int, default=16,
+                             help="pictures on the way, both ends included (at least 2)")
+    interpolate.add_argument("--out", default="walk.gif",
+                             help="animation: .gif or .webp; the frames grid goes beside it "
+                                  "as a .png")
+    interpolate.add_argument("--frame-ms", type=_positive_int, default=100,
+                             help="milliseconds per frame")
+    _control_arguments(interpolate)
 
     export = sub.add_parser("export", help="export a generator as SavedModel and ONNX",
                             formatter_class=fmt)
@@ -358,6 +399,7 @@ def _train_config(args):
         mixed_precision=args.mixed_precision, packing=args.packing, devices=args.devices,
         ema=args.ema, r1=args.r1, r1_interval=args.r1_interval,
         upsampling=args.upsampling, shared_fakes=args.shared_fakes,
+        d_final_size=args.d_final_size, conditional=args.conditional,
         eval_every=args.eval_every, eval_metric=args.eval_metric, eval_n=args.eval_n,
         tfds_data_dir=args.tfds_data_dir, run_dir=args.run_dir,
         # A progress bar on a terminal; one line per epoch in a log file (the
@@ -402,18 +444,69 @@ def cmd_train(args):
     return 0
 
 
-def write_samples(model_path, n, seed, out, separate=None, log=print):
-    """Loads a model and writes a grid PNG (and single PNGs) with provenance."""
+def _control_arguments(parser):
+    parser.add_argument("--class", dest="label", default=None, metavar="NAME",
+                        help="conditional models: the class of every picture, a name or an "
+                             "index (default: the classes in turn)")
+    parser.add_argument("--truncation", type=float, default=None, metavar="PSI",
+                        help="in (0, 1]: the share of each latent value's normal "
+                             "distribution kept (values beyond are redrawn); lower: more "
+                             "typical pictures, less variety (default: 1, none)")
+
+
+def _checked_control(model, label, truncation):
+    """`(labels, truncation)` from --class and --truncation, or a UserInputError."""
+    from keras_genart.latents import check_truncation
+
+    try:
+        if truncation is not None:
+            check_truncation(truncation)
+        if label is not None and model.num_classes and label not in model.class_names:
+            label = int(label) if label.lstrip("-").isdigit() else label
+        model.resolve_labels(label, 1)
+    except ValueError as error:
+        raise UserInputError(str(error)) from None
+    return label, truncation
+
+
+def write_samples(model_path, n, seed, out, separate=None, log=print, label=None,
+                  truncation=None, per_class=None):
+    """Loads a model and writes a grid PNG (and single PNGs) with provenance.
+
+    `label` and `truncation` are `generate`'s; `per_class` K makes a grid of one
+    row per class of a conditional model, the same K latents in every row.
+    """
+    import numpy as np
+
     from keras_genart import imaging
+    from keras_genart.latents import sample_truncated_latents
     from keras_genart.runs import load_trained_model
 
     model = load_trained_model(model_path)
-    images = imaging.to_uint8(model.generate(n, seed=seed))
+    label, truncation = _checked_control(model, label, truncation)
+    cols = None
+    if per_class:
+        if not model.num_classes:
+            raise UserInputError("--per-class is for conditional models; this one has no "
+                                 "classes")
+        if label is not None:
+            raise UserInputError("--per-class draws every class; leave out --class")
+        z = sample_truncated_latents(per_class, model.latent_dim, seed, truncation)
+        z = np.tile(z, (model.num_classes, 1))
+        labels = np.repeat(np.arange(model.num_classes), per_class)
+        images = imaging.to_uint8(model.generate_from_latents(z, labels=labels))
+        n, cols = len(images), per_class
+    else:
+        images = imaging.to_uint8(model.generate(n, seed=seed, labels=label,
+                                                 truncation=truncation))
     provenance = imaging.provenance(model.model_type, os.path.abspath(model_path), seed)
+    provenance.update(_control_provenance(model, label, truncation, per_class))
     out_dir = os.path.dirname(os.path.abspath(out))
     os.makedirs(out_dir, exist_ok=True)
-    imaging.save_png(out, imaging.make_grid(images), {**provenance, "keras_genart.n": n})
-    log(f"wrote {out} ({n} pictures, seed {seed})")
+    imaging.save_png(out, imaging.make_grid(images, cols=cols),
+                     {**provenance, "keras_genart.n": n})
+    log(f"wrote {out} ({n} pictures, seed {seed}"
+        + (f", rows: {', '.join(model.class_names)}" if per_class else "") + ")")
     if separate:
         os.makedirs(separate, exist_ok=True)
         for i, image in enumerate(images):
@@ -423,8 +516,56 @@ def write_samples(model_path, n, seed, out, separate=None, log=print):
     return images
 
 
+def _control_provenance(model, label, truncation, per_class=None):
+    chunks = {}
+    if model.num_classes:
+        chunks["keras_genart.classes"] = ",".join(model.class_names)
+        chunks["keras_genart.class"] = (
+            "one row per class" if per_class else
+            "the classes in turn" if label is None else model.class_names[
+                int(model.resolve_labels(label, 1)[0])])
+    if truncation is not None:
+        from keras_genart.latents import TRUNCATION_RECIPE
+
+        chunks["keras_genart.truncation"] = f"{truncation} ({TRUNCATION_RECIPE})"
+    return chunks
+
+
 def cmd_sample(args):
-    write_samples(args.model_path, args.n, args.seed, args.out, args.separate)
+    write_samples(args.model_path, args.n, args.seed, args.out, args.separate,
+                  label=args.label, truncation=args.truncation, per_class=args.per_class)
+    return 0
+
+
+def cmd_interpolate(args):
+    from keras_genart import imaging
+    from keras_genart.latents import sample_truncated_latents, slerp
+    from keras_genart.runs import load_trained_model
+
+    suffix = os.path.splitext(args.out)[1].lower()
+    if suffix not in imaging.ANIMATION_FORMATS:
+        raise UserInputError(f"--out {args.out}: the walk is written as an animated "
+                             f"{' or '.join(imaging.ANIMATION_FORMATS)} file")
+    if args.steps < 2:
+        raise UserInputError(f"--steps {args.steps}: a walk has at least 2 pictures")
+    model = load_trained_model(args.model_path)
+    label, truncation = _checked_control(model, args.label, args.truncation)
+    start, end = (sample_truncated_latents(1, model.latent_dim, seed, truncation)[0]
+                  for seed in (args.from_seed, args.to_seed))
+    frames = imaging.to_uint8(model.generate_from_latents(slerp(start, end, args.steps),
+                                                          labels=label))
+    provenance = {**imaging.provenance(model.model_type, os.path.abspath(args.model_path),
+                                       None),
+                  "keras_genart.walk": f"slerp from seed {args.from_seed} to seed "
+                                       f"{args.to_seed}, {args.steps} steps",
+                  **_control_provenance(model, label, truncation)}
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    imaging.atomic_write_bytes(args.out, imaging.animation_bytes(
+        frames, suffix, args.frame_ms, provenance))
+    grid = os.path.splitext(args.out)[0] + ".png"
+    imaging.save_png(grid, imaging.make_grid(frames, cols=min(args.steps, 8)), provenance)
+    print(f"wrote {args.out} and {grid} ({args.steps} pictures from seed {args.from_seed} "
+          f"to seed {args.to_seed})")
     return 0
 
 
@@ -571,7 +712,8 @@ def cmd_demo(args):
     return 0
 
 
-COMMANDS = {"train": cmd_train, "sample": cmd_sample, "export": cmd_export,
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "interpolate": cmd_interpolate,
+            "export": cmd_export,
             "serve": cmd_serve, "evaluate": cmd_evaluate, "demo": cmd_demo}
 
 
@@ -583,7 +725,7 @@ def main(argv=None):
     if not _verbose():
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
-        if args.command in ("sample", "export", "evaluate", "demo"):
+        if args.command in ("sample", "interpolate", "export", "evaluate", "demo"):
             _quiet_tensorflow()
         return COMMANDS[args.command](args)
     except UserInputError as e:

@@ -77,6 +77,25 @@ def save_png(path, image, metadata=None):
     atomic_write_bytes(path, png_bytes(image, metadata))
 
 
+ANIMATION_FORMATS = {".gif": "GIF", ".webp": "WEBP"}
+
+
+def animation_bytes(frames, suffix, frame_ms=100, metadata=None):
+    """Encodes frames `(n, h, w, c)` as a looping animated GIF or WebP (`suffix`)."""
+    kind = ANIMATION_FORMATS.get(suffix.lower())
+    if kind is None:
+        raise ValueError(f"an animation is written as {' or '.join(ANIMATION_FORMATS)}, "
+                         f"not {suffix!r}")
+    pictures = [to_pil(frame) for frame in frames]
+    buffer = io.BytesIO()
+    extra = {"comment": "; ".join(f"{k}={v}" for k, v in (metadata or {}).items()).encode()}
+    if kind == "WEBP":
+        extra = {"lossless": True}
+    pictures[0].save(buffer, format=kind, save_all=True, append_images=pictures[1:],
+                     duration=int(frame_ms), loop=0, **extra)
+    return buffer.getvalue()
+
+
 def atomic_write_bytes(path, data):
     """Writes `data` to `path` so that readers never see a half-written file."""
     path = os.fspath(path)

@@ -23,7 +23,7 @@ MODEL_FILE = "model.keras"
 
 # Settings added after runs were made, with the value that such runs had.
 _ADDED_SETTINGS = {"ema": None, "r1": 0.0, "r1_interval": 16, "upsampling": "transpose",
-                   "shared_fakes": False}
+                   "shared_fakes": False, "d_final_size": 4, "conditional": False}
 # Settings that may change when a run is resumed: they don't change the model.
 # The device count is among them: the data order and the latents of a step do
 # not depend on it (every replica draws its slice of the global batch).
@@ -44,8 +44,10 @@ class TrainConfig:
     model's defaults (DCGAN: 2e-4, 0.5, 0.999; WGAN-GP: 1e-4, 0.0, 0.9;
     VAE: 1e-3, 0.9, 0.999). `ema="auto"` is 0.999 for GANs and none for the
     VAE; `shared_fakes="auto"` is on for DCGAN only (`resolved_ema`,
-    `resolved_shared_fakes`). `augment` is empty by default: `flip` suits
-    only subjects that may face either way.
+    `resolved_shared_fakes`); `d_final_size="auto"` is 8 for DCGAN and 4 for
+    WGAN-GP (`resolved_d_final_size`). `augment` is empty by default: `flip`
+    suits only subjects that may face either way. `conditional=True` trains a
+    conditional GAN on the data's classes.
     """
 
     model: str = "dcgan"
@@ -78,6 +80,8 @@ class TrainConfig:
     r1_interval: int = 16
     upsampling: str = "transpose"
     shared_fakes: bool | str = "auto"
+    d_final_size: int | str = "auto"
+    conditional: bool = False
     devices: int = 1
     eval_every: int | None = None
     eval_metric: str = "kid"
@@ -120,10 +124,26 @@ class TrainConfig:
                                  f"{self.shared_fakes!r}")
         if not self.r1 >= 0:
             raise UserInputError(f"r1 must be 0 (off) or more, got {self.r1}")
+        if self.conditional not in (True, False):
+            raise UserInputError(f"conditional must be true or false, got {self.conditional!r}")
+        if self.model == "vae" and self.conditional:
+            raise UserInputError("the conditional VAE is not built yet; --conditional trains "
+                                 "a GAN (dcgan, wgan-gp)")
+        if self.conditional and int(self.packing) != 1:
+            raise UserInputError("a conditional GAN does not pack (--packing 1): the pictures "
+                                 "judged together would have different labels")
         if self.model == "vae" and (self.ema not in (None, "auto") or self.r1
-                                    or self.shared_fakes is True):
-            raise UserInputError("--ema, --r1 and --shared-fakes are for GANs (dcgan, wgan-gp), "
-                                 "not the vae")
+                                    or self.shared_fakes is True
+                                    or self.d_final_size != "auto"):
+            raise UserInputError("--ema, --r1, --shared-fakes and --d-final-size are for GANs "
+                                 "(dcgan, wgan-gp), not the vae")
+        if self.d_final_size != "auto":
+            from keras_genart.networks import check_final_size
+
+            try:
+                check_final_size(self.image_size, self.d_final_size)
+            except (TypeError, ValueError) as error:
+                raise UserInputError(f"d_final_size: {error}") from None
         if self.mixed_precision not in MIXED_PRECISION:
             raise UserInputError(
                 f"mixed precision {self.mixed_precision!r} is unknown; choose "
@@ -180,8 +200,20 @@ def resolved_shared_fakes(config):
     return bool(config.shared_fakes)
 
 
-def build_compiled_model(config):
-    """The untrained, compiled model that a config describes."""
+def resolved_d_final_size(config):
+    """The side of the discriminator's last feature map (`"auto"`: DCGAN 8, WGAN-GP 4)."""
+    from keras_genart.models.registry import DEFAULT_D_FINAL_SIZE
+
+    if config.d_final_size == "auto":
+        return DEFAULT_D_FINAL_SIZE.get(config.model, 4)
+    return int(config.d_final_size)
+
+
+def build_compiled_model(config, class_names=None):
+    """The untrained, compiled model that a config describes.
+
+    A conditional config (`conditional=True`) needs the data's `class_names`.
+    """
     import keras
 
     from keras_genart.models.registry import build_model
@@ -196,6 +228,8 @@ def build_compiled_model(config):
         mixed_precision=config.mixed_precision, packing=config.packing,
         ema=resolved_ema(config), r1_weight=config.r1, r1_interval=config.r1_interval,
         upsampling=config.upsampling, shared_fakes=resolved_shared_fakes(config),
+        d_final_size=resolved_d_final_size(config),
+        class_names=class_names if config.conditional else None,
     )
     optimizers = {}
     for name, default in model.default_optimizer_settings().items():
@@ -286,6 +320,10 @@ def train(config, log=print, extra_callbacks=()):
     data = load_images(config.data, image_size=config.image_size, seed=config.seed,
                        tfds_data_dir=config.tfds_data_dir)
     log(f"data: {data.describe()}")
+    if config.conditional and not data.class_names:
+        raise UserInputError(
+            f"--conditional needs labelled data: class sub-folders, a TFDS set with a label "
+            f"feature, or builtin: styles; {config.data} has no classes")
     steps = config.steps_per_epoch or max(1, data.num_images // config.batch_size)
     if saved and saved.get("steps_per_epoch", steps) != steps:
         raise UserInputError(
@@ -305,8 +343,13 @@ def train(config, log=print, extra_callbacks=()):
         if state:
             log(f"resuming {run_dir} from epoch {initial_epoch} ({state['path']})")
             model = _load_checkpoint(state["path"])
+            if config.conditional and model.class_names != list(data.class_names):
+                raise UserInputError(
+                    f"run folder '{run_dir}' was trained on the classes "
+                    f"{', '.join(model.class_names)} and the data now has "
+                    f"{', '.join(data.class_names)}; pass the same data to resume it")
         else:
-            model = build_compiled_model(config)
+            model = build_compiled_model(config, data.class_names)
         if chief:
             os.makedirs(run_dir, exist_ok=True)
             _write_json(config_path, {

@@ -35,22 +35,38 @@ def _status_schema():
                     "error_code": {"type": "string"}, "error_message": {"type": "string"}}}}}}}}
 
 
-def _predict_schemas(latent_dim, image_size, channels, max_batch):
+def _label_schema(class_names):
+    """A conditional model's class: an index (DT_INT64) or a class name."""
+    return {"oneOf": [{"type": "integer", "minimum": 0, "maximum": len(class_names) - 1},
+                      {"type": "string", "enum": list(class_names)}]}
+
+
+def _predict_schemas(latent_dim, image_size, channels, max_batch, class_names=None):
     latent = {"type": "array", "minItems": latent_dim, "maxItems": latent_dim,
               "items": {"type": "number", "minimum": -FLOAT32_MAX, "maximum": FLOAT32_MAX}}
     batch = {"type": "array", "minItems": 1, "maxItems": max_batch, "items": latent}
+    inputs = ["z", "label"] if class_names else ["z"]
+    instance = {"z": latent}
+    columns = {"z": batch}
+    if class_names:
+        instance["label"] = _label_schema(class_names)
+        columns["label"] = {"type": "array", "minItems": 1, "maxItems": max_batch,
+                            "items": _label_schema(class_names)}
     named = {"type": "array", "minItems": 1, "maxItems": max_batch, "items": {
-        "type": "object", "required": ["z"], "additionalProperties": False,
-        "properties": {"z": latent}}}
+        "type": "object", "required": inputs, "additionalProperties": False,
+        "properties": instance}}
+    columnar = {"type": "object", "required": inputs, "additionalProperties": False,
+                "properties": columns}
     signature = {"type": "string", "enum": ["serving_default", "render", ""],
                  "description": "serving_default: pixels; render: base64 PNGs"}
+    # A conditional model needs its labels: named inputs only.
+    rows = named if class_names else {"oneOf": [batch, named]}
+    cols = columnar if class_names else {"oneOf": [batch, columnar]}
     request = {"oneOf": [
         {"type": "object", "required": ["instances"], "not": {"required": ["inputs"]},
-         "properties": {"signature_name": signature, "instances": {"oneOf": [batch, named]}}},
+         "properties": {"signature_name": signature, "instances": rows}},
         {"type": "object", "required": ["inputs"], "not": {"required": ["instances"]},
-         "properties": {"signature_name": signature, "inputs": {"oneOf": [
-             batch, {"type": "object", "required": ["z"], "additionalProperties": False,
-                     "properties": {"z": batch}}]}}},
+         "properties": {"signature_name": signature, "inputs": cols}},
     ]}
     pixel = {"type": "number", "minimum": 0, "maximum": 1}
     image = {"type": "array", "minItems": image_size, "maxItems": image_size, "items": {
@@ -83,8 +99,17 @@ def openapi_document(repository, max_batch, max_body_bytes, max_sample):
             continue  # no version loads: nothing to describe
         version = {"name": "version", "in": "path", "required": True,
                    "schema": {"type": "string", "enum": [str(v) for v in versions]}}
+        class_names = generator.class_names
         request, response = _predict_schemas(generator.latent_dim, generator.image_size,
-                                             generator.channels, max_batch)
+                                             generator.channels, max_batch, class_names)
+        controls = [{"name": "truncation", "in": "query", "schema": {
+            "type": "number", "exclusiveMinimum": True, "minimum": 0, "maximum": 1},
+            "description": "the share of each latent value's normal distribution kept"}]
+        if class_names:
+            controls.append({"name": "class", "in": "query", "schema": {
+                "type": "string", "enum": list(dict.fromkeys(
+                    [*class_names, *(str(i) for i in range(len(class_names)))]))},
+                "description": "the class of every picture (default: the classes in turn)"})
         routes = [(f"/v1/models/{name}", [], "latest"),
                   (f"/v1/models/{name}/versions/{{version}}", [version], "version")]
         labels = sorted(repository.labels(name))
@@ -106,7 +131,8 @@ def openapi_document(repository, max_batch, max_body_bytes, max_sample):
                                             "required": ["model_spec", "metadata"]},
                                            "signature defs"), **_errors(404)}}}
             paths[prefix + ":predict"] = {"post": {
-                "summary": f"pictures from latents `z` [batch, {generator.latent_dim}]",
+                "summary": f"pictures from latents `z` [batch, {generator.latent_dim}]"
+                           + (" and class labels" if class_names else ""),
                 "operationId": f"{op}_predict", "parameters": params,
                 "requestBody": {"required": True, "content": {
                     "application/json": {"schema": request}}},
@@ -122,7 +148,7 @@ def openapi_document(repository, max_batch, max_body_bytes, max_sample):
                                    "default": 0}},
                                {"name": "n", "in": "query", "schema": {
                                    "type": "integer", "minimum": 1, "maximum": max_sample,
-                                   "default": 16}}],
+                                   "default": 16}}, *controls],
                 "responses": {"200": {"description": "PNG grid", "headers": version_header,
                                       "content": {"image/png": {"schema": {
                                           "type": "string", "format": "binary"}}}},

@@ -11,7 +11,7 @@ from keras_genart.export.metadata import (
     read_metadata,
     sha256_file,
 )
-from keras_genart.latents import sample_latents
+from keras_genart.latents import resolve_labels, sample_truncated_latents, slerp
 
 
 def find_versions(model_dir):
@@ -28,20 +28,6 @@ def find_versions(model_dir):
                 os.path.exists(os.path.join(entry.path, f)) for f in (METADATA_FILE, "model.onnx")):
             versions.append(int(entry.name))
     return sorted(versions)
-
-
-def slerp(a, b, t):
-    """Spherical interpolation between latent batches (keeps Gaussian norms)."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    cos = np.sum(a * b, -1, keepdims=True) / (
-        np.linalg.norm(a, axis=-1, keepdims=True) * np.linalg.norm(b, axis=-1, keepdims=True))
-    omega = np.arccos(np.clip(cos, -1.0, 1.0))
-    so = np.sin(omega)
-    t = np.asarray(t, np.float64).reshape(-1, 1)
-    safe = np.where(so < 1e-6, 1.0, so)
-    mixed = np.sin((1.0 - t) * omega) / safe * a + np.sin(t * omega) / safe * b
-    linear = (1.0 - t) * a + t * b
-    return np.where(so < 1e-6, linear, mixed).astype(np.float32)
 
 
 class Generator:
@@ -80,42 +66,56 @@ class Generator:
         self.latent_dim = int(self.metadata["latent_dim"])
         self.image_size = int(self.metadata["image_size"])
         self.channels = int(self.metadata["channels"])
+        # A conditional model's classes (its `label` input); None for others.
+        self.class_names = (list(self.metadata["class_names"])
+                            if self.metadata.get("conditional") else None)
 
     def __repr__(self):
         return (f"Generator({self.path!r}, {self.metadata['model_type']}, "
                 f"{self.image_size}px, latent_dim={self.latent_dim})")
 
-    def run(self, z):
-        """float32 images `(n, H, W, C)` in [0, 1] for latents `(n, latent_dim)`."""
+    def labels(self, label, n):
+        """int labels `(n,)` of a conditional model from a class (name or index), a list
+        of them or None (the classes in turn); None for an unconditional model."""
+        return resolve_labels(label, n, self.class_names)
+
+    def run(self, z, label=None):
+        """float32 images `(n, H, W, C)` in [0, 1] for latents `(n, latent_dim)` (and, for
+        a conditional model, classes: see `labels`)."""
         z = np.ascontiguousarray(z, dtype=np.float32)
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"z must have shape (n, {self.latent_dim}), got {z.shape}")
-        return self.session.run(["images"], {"z": z})[0]
+        feed = {"z": z}
+        labels = self.labels(label, len(z))
+        if labels is not None:
+            feed["label"] = labels.astype(np.int64)
+        return self.session.run(["images"], feed)[0]
 
-    def latents(self, n, seed=0):
+    def latents(self, n, seed=0, truncation=None):
         """keras_genart's latent recipe (see `keras_genart.latents`)."""
-        return sample_latents(n, self.latent_dim, seed)
+        return sample_truncated_latents(n, self.latent_dim, seed, truncation)
 
-    def sample(self, n, seed=0):
-        """`n` pictures as uint8 `(n, H, W, C)`; the same seed as `genart sample`."""
-        return imaging.to_uint8(self.run(self.latents(n, seed)))
+    def sample(self, n, seed=0, label=None, truncation=None):
+        """`n` pictures as uint8 `(n, H, W, C)`; the same seed (class, truncation) as
+        `genart sample`."""
+        return imaging.to_uint8(self.run(self.latents(n, seed, truncation), label))
 
-    def interpolate(self, seed_a, seed_b, steps=8):
+    def interpolate(self, seed_a, seed_b, steps=8, label=None, truncation=None):
         """uint8 pictures along the spherical path from seed_a's latent to seed_b's."""
         if int(steps) < 2:
             raise ValueError(f"steps must be at least 2, got {steps}")
-        a, b = self.latents(1, seed_a), self.latents(1, seed_b)
-        return imaging.to_uint8(self.run(slerp(a, b, np.linspace(0.0, 1.0, int(steps)))))
+        a, b = (self.latents(1, seed, truncation)[0] for seed in (seed_a, seed_b))
+        return imaging.to_uint8(self.run(slerp(a, b, int(steps)), label))
 
     def png(self, images):
         """PNG bytes for each uint8 picture (from latents sent by a client: no seed)."""
         return [imaging.png_bytes(image, {**self._provenance(None), "keras_genart.index": i})
                 for i, image in enumerate(images)]
 
-    def sample_png(self, n, seed=0, cols=None):
+    def sample_png(self, n, seed=0, cols=None, label=None, truncation=None):
         """A grid of `n` pictures as PNG bytes, with the same provenance text chunks
         as `genart sample`."""
-        grid = imaging.make_grid(self.sample(n, seed), cols=cols)
+        grid = imaging.make_grid(self.sample(n, seed, label, truncation), cols=cols)
         return imaging.png_bytes(grid, {**self._provenance(seed), "keras_genart.n": n})
 
     def _provenance(self, seed):

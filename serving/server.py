@@ -482,13 +482,18 @@ def _signature_defs(generator):
         return {"dtype": dtype, "name": name, "tensor_shape": {
             "dim": [{"size": str(d), "name": ""} for d in dims], "unknown_rank": False}}
 
-    z = {"z": tensor("serving_default_z:0", "DT_FLOAT", [-1, latent])}
+    def inputs(signature):
+        found = {"z": tensor(f"{signature}_z:0", "DT_FLOAT", [-1, latent])}
+        if generator.class_names:
+            found["label"] = tensor(f"{signature}_label:0", "DT_INT64", [-1])
+        return found
+
     return {
         "serving_default": {
-            "inputs": z, "method_name": "tensorflow/serving/predict",
+            "inputs": inputs("serving_default"), "method_name": "tensorflow/serving/predict",
             "outputs": {"images": tensor("images", "DT_FLOAT", [-1, size, size, channels])}},
         "render": {
-            "inputs": {"z": tensor("render_z:0", "DT_FLOAT", [-1, latent])},
+            "inputs": inputs("render"),
             "method_name": "tensorflow/serving/predict",
             "outputs": {"images_bytes": tensor("images_bytes", "DT_STRING", [-1])}},
     }
@@ -513,25 +518,71 @@ def _parse_json(body):
         raise ApiError(400, f"malformed JSON in request body: {e}") from e
 
 
-def _parse_latents(body, latent_dim, max_batch):
-    """The `z` batch of a predict body, in row or columnar format."""
+def _parse_inputs(body, latent_dim, max_batch, class_names=None):
+    """`(z, labels, row)` of a predict body, in row or columnar format.
+
+    `labels` is None for an unconditional model; a conditional one (with
+    `class_names`) needs a `label` (index or class name) for every latent.
+    """
     if not isinstance(body, dict):
         raise ApiError(400, "request body must be a JSON object with 'instances' or 'inputs'")
     if ("instances" in body) == ("inputs" in body):
         raise ApiError(400, "request must have exactly one of 'instances' (row format) or "
                             "'inputs' (columnar format)")
+    names = {"z", "label"} if class_names else {"z"}
+    says = ("this signature's inputs are 'z' and 'label'" if class_names
+            else "this signature's only input is 'z'")
     row = "instances" in body
     data = body["instances"] if row else body["inputs"]
+    labels = None
     if row and isinstance(data, list) and data and all(isinstance(x, dict) for x in data):
-        if any(set(x) != {"z"} for x in data):
-            raise ApiError(400, "each instance must be a list of numbers or {\"z\": [...]}; "
-                                "this signature's only input is 'z'")
+        if any(set(x) != names for x in data):
+            raise ApiError(400, "each instance must be "
+                                + ('{"z": [...], "label": ...}' if class_names else
+                                   'a list of numbers or {"z": [...]}') + f"; {says}")
+        if class_names:
+            labels = [x["label"] for x in data]
         data = [x["z"] for x in data]
     elif isinstance(data, dict):
-        if set(data) != {"z"}:
-            raise ApiError(400, f"unknown input(s) {sorted(set(data) - {'z'})}; this "
-                                "signature's only input is 'z'")
+        if set(data) != names:
+            unknown = sorted(set(data) - names)
+            raise ApiError(400, (f"unknown input(s) {unknown}; " if unknown else
+                                 f"missing input(s) {sorted(names - set(data))}; ") + says)
+        if class_names:
+            labels = data["label"]
         data = data["z"]
+    elif class_names:
+        raise ApiError(400, f"this model is conditional: {says}; send instances "
+                            '[{"z": [...], "label": ...}] or inputs {"z": [...], "label": [...]}')
+    z = _parse_latents(data, latent_dim, max_batch)
+    if class_names:
+        labels = _parse_labels(labels, len(z), class_names)
+    return z, labels, row
+
+
+def _parse_labels(labels, n, class_names):
+    """int labels `(n,)` from a request's `label` (ints or class names), or a 400."""
+    from keras_genart.latents import resolve_labels
+
+    if not isinstance(labels, list):
+        labels = [labels] if n == 1 and not isinstance(labels, dict) else labels
+    if not isinstance(labels, list) or len(labels) != n:
+        raise ApiError(400, f"'label' must be a list of {n} classes (one per latent), got "
+                            f"{type(labels).__name__}"
+                            + (f" of {len(labels)}" if isinstance(labels, list) else ""))
+    for label in labels:
+        if not (isinstance(label, str) or (isinstance(label, int)
+                                           and not isinstance(label, bool))):
+            raise ApiError(400, f"each 'label' must be a class index (DT_INT64) or a class "
+                                f"name, got {json.dumps(label)}")
+    try:
+        return resolve_labels(labels, n, class_names)
+    except ValueError as error:
+        raise ApiError(400, str(error)) from None
+
+
+def _parse_latents(data, latent_dim, max_batch):
+    """The `z` batch of a request: finite float32 `[batch, latent_dim]`, or a 400."""
     if not isinstance(data, list):
         raise ApiError(400, f"'z' must be a list of latent vectors, got {type(data).__name__}")
     if len(data) > max_batch:
@@ -554,8 +605,7 @@ def _parse_latents(body, latent_dim, max_batch):
     if not (np.abs(z) <= FLOAT32_MAX).all():  # also false for NaN
         raise ApiError(400, "'z' holds NaN, Infinity or a number beyond float32's range "
                             f"(|z| <= {FLOAT32_MAX:.8g}); latents must be finite float32 numbers")
-    z = z.astype(np.float32)
-    return z, row
+    return z.astype(np.float32)
 
 
 def create_app(model_root=None, max_batch=64, max_body_bytes=1 << 20, max_sample=64,
@@ -706,8 +756,22 @@ def create_app(model_root=None, max_batch=64, max_body_bytes=1 << 20, max_sample
         if not 0 <= seed < 2 ** 63 or not 1 <= n <= max_sample:
             raise ApiError(400, f"need 0 <= seed < 2**63 and 1 <= n <= {max_sample}, got "
                                 f"seed={seed}, n={n}")
-        return Response(generator.sample_png(n, seed), media_type="image/png",
-                        headers={"X-Model-Version": str(served)})
+        label = query.get("class")
+        if label is not None and generator.class_names and label not in generator.class_names:
+            label = int(label) if label.isdigit() else label
+        truncation = query.get("truncation")
+        try:
+            if label is not None and not generator.class_names:
+                raise ValueError("'class': this model is not conditional, it has no classes")
+            labels = generator.labels(label, n)
+            if truncation is not None:
+                from keras_genart.latents import check_truncation
+
+                truncation = check_truncation(truncation)
+        except ValueError as error:
+            raise ApiError(400, str(error)) from None
+        return Response(generator.sample_png(n, seed, label=labels, truncation=truncation),
+                        media_type="image/png", headers={"X-Model-Version": str(served)})
 
     @app.post("/v1/models/{path:path}")
     async def post(path: str, request: Request):
@@ -742,8 +806,9 @@ def create_app(model_root=None, max_batch=64, max_body_bytes=1 << 20, max_sample
         if signature not in SIGNATURES:
             raise ApiError(400, f"Serving signature name: \"{signature}\" not found in "
                                 f"signature def; this server has {', '.join(SIGNATURES)}")
-        z, row = _parse_latents(payload, generator.latent_dim, max_batch)
-        images = generator.run(z)
+        z, labels, row = _parse_inputs(payload, generator.latent_dim, max_batch,
+                                       generator.class_names)
+        images = generator.run(z, labels)
         if signature == "render":
             from keras_genart import imaging
 

@@ -37,3 +37,20 @@ def exported(tmp_path_factory):
     metadata = export_model(model, root, log=lambda *_: None)
     return {"model": model, "root": root, "version_dir": metadata["path"],
             "metadata": metadata, "keras_path": base / "dcgan.keras"}
+
+
+@pytest.fixture(scope="session")
+def node_app(tmp_path_factory):
+    """serving/node's example with its packages installed (`npm ci`), once per session."""
+    import shutil
+    import subprocess
+
+    here = os.path.join(os.path.dirname(os.path.dirname(__file__)), "serving", "node")
+    app = tmp_path_factory.mktemp("node")
+    for name in ("package.json", "package-lock.json", "generate.js"):
+        shutil.copy(os.path.join(here, name), app / name)
+    env = {**os.environ, "ONNXRUNTIME_NODE_INSTALL_CUDA": "skip"}
+    install = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=app, env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert install.returncode == 0, install.stderr[-2000:]
+    return app

@@ -138,7 +138,8 @@ def test_parity_failure_exports_nothing(exported, tmp_path, monkeypatch):
     import keras_genart.export.onnx as onnx_export
 
     real = onnx_export.run_onnx
-    monkeypatch.setattr(onnx_export, "run_onnx", lambda path, z: real(path, z) + 1e-3)
+    monkeypatch.setattr(onnx_export, "run_onnx",
+                        lambda path, z, labels=None: real(path, z, labels) + 1e-3)
     with pytest.raises(ExportError, match=r"onnx output differs from Keras by 0.001 .*the limit is 0.0001\); nothing was exported"):
         export_model(exported["model"], tmp_path, name="bad", **QUIET)
     assert not os.path.exists(tmp_path / "bad")  # no empty model folder either

@@ -25,7 +25,9 @@ class GenerativeModel(keras.Model):
     Protocol: `latent_dim`, `generator` (a functional model latents -> images
     in [-1, 1]; the one trained), `sampling_generator` (the one that makes
     pictures: the generator's moving average where a GAN keeps one),
-    `generate(n, seed)`, `image_size`, `channels`, `model_type`.
+    `generate(n, seed)`, `image_size`, `channels`, `model_type`, and
+    `class_names` (None, or the classes of a conditional model, whose
+    generator takes `[z, label]`).
 
     A model writes its training logic once, in `keras.ops`, in
     `compute_step(data)`: it calls `self._minimize(optimizer_name, loss_fn)`
@@ -42,15 +44,24 @@ class GenerativeModel(keras.Model):
             Defaults to None (none).
         seed: int. Seed of the training-time randomness (latents, noise,
             augmentation). Defaults to None.
+        class_names: list of str. A conditional model's classes, in label
+            order (its networks take the label as a second input). Defaults
+            to None (unconditional).
     """
 
     model_type = None
     optimizer_names = ("optimizer",)
 
-    def __init__(self, latent_dim, augmentation=None, seed=None, **kwargs):
+    def __init__(self, latent_dim, augmentation=None, seed=None, class_names=None, **kwargs):
         self._backend = _backend.current()
         super().__init__(**kwargs)
         self.latent_dim = int(latent_dim)
+        if class_names is not None:
+            class_names = [str(name) for name in class_names]
+            if not class_names or len(set(class_names)) != len(class_names):
+                raise ValueError(f"class_names must be distinct names of at least one class, "
+                                 f"got {class_names}")
+        self.class_names = class_names
         self.augmentation_names = list(augmentation or [])
         self.seed = seed
         self.augmentation = build_augmentation(self.augmentation_names)
@@ -114,14 +125,32 @@ class GenerativeModel(keras.Model):
                  for name in optimizer_names]
         return self._backend.minimize_jointly(steps, loss_fn)
 
+    @property
+    def num_classes(self):
+        """Number of classes of a conditional model; 0 for an unconditional one."""
+        return len(self.class_names) if self.class_names else 0
+
     def _real_images(self, data):
-        """The images of a batch, augmented (labels, if any, are not used yet)."""
+        """The images of a batch, augmented."""
         images = data
         # fit yields images or (images, labels); train_on_batch(x) packs
         # (x, None, None). The images are the first leaf either way.
         while isinstance(images, (tuple, list)):
             images = images[0]
         return self._augment(ops.convert_to_tensor(images), real=True)
+
+    def _real_labels(self, data):
+        """A conditional model's int32 labels of a batch `(images, labels)`; None otherwise."""
+        if not self.num_classes:
+            return None
+        # fit: (images, labels); train_on_batch(images, labels): (images, labels, None);
+        # train_on_batch((images, labels)): ((images, labels), None, None).
+        while isinstance(data, (tuple, list)) and data and isinstance(data[0], (tuple, list)):
+            data = data[0]
+        if isinstance(data, (tuple, list)) and len(data) > 1 and data[1] is not None:
+            return ops.cast(ops.reshape(ops.convert_to_tensor(data[1]), (-1,)), "int32")
+        raise ValueError(f"{type(self).__name__} is conditional ({self.num_classes} classes): "
+                         "it trains on (images, labels) batches, and this batch has no labels")
 
     def _augment(self, images, real=False):
         """The model's augmentation (identity when it has none).
@@ -178,31 +207,48 @@ class GenerativeModel(keras.Model):
     def channels(self):
         return int(self.generator.output.shape[-1])
 
-    def generate(self, n, seed=0, batch_size=256):
+    def generate(self, n, seed=0, batch_size=256, labels=None, truncation=None):
         """Makes `n` images from the latents of `seed`.
 
-        Latents come from `keras_genart.latents.sample_latents(n, latent_dim,
-        seed)`, the recipe every runtime shares.
+        Latents come from `keras_genart.latents.sample_truncated_latents(n,
+        latent_dim, seed, truncation)`, the recipe every runtime shares.
 
         Args:
             n: int. Number of images.
             seed: int. Defaults to 0.
             batch_size: int. Images per forward pass. Defaults to 256.
+            labels: a conditional model's classes: one class (index or name)
+                for every picture, or a list of `n`. Defaults to None: the
+                classes in turn (`keras_genart.latents.class_labels`).
+            truncation: float in (0, 1]. The share of each latent value's
+                normal distribution kept (values beyond are redrawn): less
+                variety, more typical pictures. Defaults to None (1, none).
 
         Returns:
             float32 NumPy array `(n, s, s, c)` in [0, 1].
         """
-        return self.generate_from_latents(latents.sample_latents(n, self.latent_dim, seed),
-                                          batch_size=batch_size)
+        z = latents.sample_truncated_latents(n, self.latent_dim, seed, truncation)
+        return self.generate_from_latents(z, batch_size=batch_size, labels=labels)
 
-    def generate_from_latents(self, z, batch_size=256):
-        """Images in [0, 1] for given latents `(n, latent_dim)`."""
+    def resolve_labels(self, labels, n):
+        """int32 labels `(n,)` for `generate`'s `labels` (`keras_genart.latents.resolve_labels`)."""
+        if not self.num_classes and labels is not None:
+            raise ValueError(f"this {self.model_type} model is not conditional: it takes "
+                             "no labels (train one with class labels, --conditional)")
+        return latents.resolve_labels(labels, n, self.class_names)
+
+    def generate_from_latents(self, z, batch_size=256, labels=None):
+        """Images in [0, 1] for given latents `(n, latent_dim)` (and labels: see `generate`)."""
         z = np.asarray(z, np.float32)
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"latents must have shape (n, {self.latent_dim}), got {z.shape}")
+        labels = self.resolve_labels(labels, len(z))
         out = []
         for start in range(0, len(z), batch_size):
-            images = self.sampling_generator(z[start : start + batch_size], training=False)
+            inputs = z[start : start + batch_size]
+            if labels is not None:
+                inputs = [inputs, labels[start : start + batch_size]]
+            images = self.sampling_generator(inputs, training=False)
             out.append(ops.convert_to_numpy(images))
         images = np.concatenate(out)
         return np.clip((images + 1.0) * 0.5, 0.0, 1.0).astype(np.float32)
@@ -337,6 +383,7 @@ class GenerativeModel(keras.Model):
             "latent_dim": self.latent_dim,
             "augmentation": self.augmentation_names,
             "seed": self.seed,
+            **({"class_names": self.class_names} if self.class_names else {}),
         }
 
     # Constructor arguments that are networks; one that is None (an optional
@@ -384,10 +431,18 @@ class AdversarialModel(GenerativeModel):
 
     `DCGAN` and `WGANGP` are presets of it; a new recipe is a preset too.
 
+    A conditional GAN (`class_names`): the generator takes `[z, label]`, the
+    discriminator `[images, label]` (`networks.build_generator` and
+    `build_discriminator` with `num_classes`: conditional batch
+    normalization and a projection discriminator); real pictures are judged
+    with their labels, and fakes are made and judged with the labels of the
+    real batch, so classes come as often as in the data.
+
     Args:
         generator: `keras.Model`. Latents `(None, latent_dim)` -> images in
-            [-1, 1].
-        discriminator: `keras.Model`. Images -> one logit (score) per image.
+            [-1, 1] (or `[z, label]` -> images for a conditional GAN).
+        discriminator: `keras.Model`. Images (or `[images, label]`) -> one
+            logit (score) per image.
         latent_dim: int. Defaults to the generator's input size.
         augmentation: list of str. See `GenerativeModel`. Defaults to None.
         seed: int. Defaults to None.
@@ -424,6 +479,8 @@ class AdversarialModel(GenerativeModel):
             one generator and one discriminator pass fewer per step. False:
             the generator's update draws new latents and meets the updated
             discriminator (keras-io's DCGAN). Defaults to False.
+        class_names: list of str. The classes of a conditional GAN (its
+            networks take labels). Defaults to None (unconditional).
     """
 
     model_type = "gan"  # the presets have their own
@@ -435,22 +492,33 @@ class AdversarialModel(GenerativeModel):
     def __init__(self, generator, discriminator, latent_dim=None, augmentation=None,
                  seed=None, packing=1, loss="non_saturating", d_steps=1, gp_weight=0.0,
                  r1_weight=0.0, r1_interval=16, ema=None, ema_generator=None,
-                 shared_fakes=False, **kwargs):
-        latent_dim = latent_dim or int(generator.input.shape[-1])
-        if int(generator.input.shape[-1]) != latent_dim:
+                 shared_fakes=False, class_names=None, **kwargs):
+        latent_input = generator.inputs[0].shape[-1]
+        latent_dim = latent_dim or int(latent_input)
+        if int(latent_input) != latent_dim:
             raise ValueError(
-                f"generator takes latents of size {generator.input.shape[-1]}, "
-                f"not latent_dim={latent_dim}"
+                f"generator takes latents of size {latent_input}, not latent_dim={latent_dim}"
             )
+        conditional = class_names is not None
+        for network, what in ((generator, "generator"), (discriminator, "discriminator")):
+            if len(network.inputs) != 1 + conditional:
+                raise ValueError(
+                    f"the {what} takes {len(network.inputs)} input(s): a conditional GAN's "
+                    "networks take two (pictures or latents, and labels), an unconditional "
+                    "GAN's one" + ("; pass class_names for a conditional GAN"
+                                   if not conditional else ""))
         packing = int(packing)
         if packing < 1:
             raise ValueError(f"packing must be at least 1, got {packing}")
+        if conditional and packing > 1:
+            raise ValueError("a conditional GAN does not pack: the packed pictures would "
+                             "have different labels")
         made = tuple(generator.output.shape[1:])
         judged = made[:-1] + (made[-1] * packing,)
-        if judged != tuple(discriminator.input.shape[1:]):
+        if judged != tuple(discriminator.inputs[0].shape[1:]):
             raise ValueError(
                 f"generator makes images of shape {made} but the discriminator takes "
-                f"{discriminator.input.shape[1:]}"
+                f"{discriminator.inputs[0].shape[1:]}"
                 + (f" (with packing {packing} it must take {judged})" if packing > 1 else ""))
         if loss not in losses.ADVERSARIAL_LOSSES:
             raise ValueError(f"adversarial loss must be one of {losses.ADVERSARIAL_LOSSES}, "
@@ -469,7 +537,8 @@ class AdversarialModel(GenerativeModel):
             _check_per_sample_critic(discriminator, packing)
         if ema is not None and not 0.0 < float(ema) < 1.0:
             raise ValueError(f"ema must be a decay in (0, 1) or None, got {ema}")
-        super().__init__(latent_dim, augmentation=augmentation, seed=seed, **kwargs)
+        super().__init__(latent_dim, augmentation=augmentation, seed=seed,
+                         class_names=class_names, **kwargs)
         self.generator = generator
         self.discriminator = discriminator
         self.packing = packing
@@ -498,29 +567,35 @@ class AdversarialModel(GenerativeModel):
     def sampling_generator(self):
         return self.ema_generator if self.ema_generator is not None else self.generator
 
-    def _judge(self, samples, training=True):
-        """Discriminator outputs for samples, packed `packing` at a time (PacGAN)."""
+    def _judge(self, samples, labels=None, training=True):
+        """Discriminator outputs for samples (and their labels, if conditional), packed
+        `packing` at a time (PacGAN)."""
         if self.packing > 1:
             shape = tuple(samples.shape[1:])
             grouped = ops.reshape(samples, (-1, self.packing) + shape)
             samples = ops.concatenate([grouped[:, i] for i in range(self.packing)], axis=-1)
+        if labels is not None:
+            return self.discriminator([samples, labels], training=training)
         return self.discriminator(samples, training=training)
 
-    def _fake(self, batch):
-        return self.generator(self._normal((batch, self.latent_dim)), training=True)
+    def _fake(self, batch, labels=None):
+        z = self._normal((batch, self.latent_dim))
+        return self.generator(z if labels is None else [z, labels], training=True)
 
     def compute_step(self, data):
         real = self._real_images(data)
+        labels = self._real_labels(data)
         batch = ops.shape(real)[0]
         # The trackers report the mean over this step's discriminator updates.
         totals = None
         for _ in range(self.d_steps - 1 if self.shared_fakes else self.d_steps):
-            _, values = self._minimize("d_optimizer", lambda: self._d_loss(real, batch)[:2])
+            _, values = self._minimize("d_optimizer",
+                                       lambda: self._d_loss(real, batch, labels)[:2])
             totals = values if totals is None else [t + v for t, v in zip(totals, values)]
 
         if self.shared_fakes:
             def both_losses():
-                d_loss, d_values, fake_logits = self._d_loss(real, batch)
+                d_loss, d_values, fake_logits = self._d_loss(real, batch, labels)
                 per_sample = losses.generator_loss(self.loss_kind, fake_logits)
                 return (d_loss, self._global_mean(per_sample)), (d_values, ops.mean(per_sample))
 
@@ -530,7 +605,8 @@ class AdversarialModel(GenerativeModel):
         else:
             def g_loss():
                 per_sample = losses.generator_loss(
-                    self.loss_kind, self._judge(self._augment(self._fake(batch))))
+                    self.loss_kind,
+                    self._judge(self._augment(self._fake(batch, labels)), labels))
                 return self._global_mean(per_sample), ops.mean(per_sample)
 
             _, g_value = self._minimize("g_optimizer", g_loss)
@@ -538,63 +614,63 @@ class AdversarialModel(GenerativeModel):
         self._update_ema()
         return self._update_trackers(g_loss=g_value, **d_logs)
 
-    def _d_loss(self, real, batch):
+    def _d_loss(self, real, batch, labels=None):
         """One discriminator update's `(loss, [d_loss, penalties..., wasserstein_distance],
         fake_logits)`."""
-        fake = self._augment(self._fake(batch))
+        fake = self._augment(self._fake(batch, labels))
         alpha = self._uniform((batch,)) if self.gp_weight else None
-        real_logits = self._judge(real)
-        fake_logits = self._judge(fake)
+        real_logits = self._judge(real, labels)
+        fake_logits = self._judge(fake, labels)
         adversarial = losses.discriminator_loss(self.loss_kind, real_logits, fake_logits)
         per_sample, extra = adversarial, []
         if self.gp_weight:
-            penalty = self.penalty(real, fake, alpha)
+            penalty = self.penalty(real, fake, alpha, labels)
             per_sample = per_sample + self.gp_weight * penalty
             extra.append(ops.mean(penalty))
         if self.r1_weight:
-            penalty = self._lazy_r1(real)
+            penalty = self._lazy_r1(real, labels)
             per_sample = per_sample + (0.5 * self.r1_weight) * penalty
             extra.append(ops.mean(penalty))
         if self.loss_kind == "wasserstein":
             extra.append(-ops.mean(adversarial))
         return self._global_mean(per_sample), [ops.mean(per_sample), *extra], fake_logits
 
-    def penalty(self, real, fake, alpha):
+    def penalty(self, real, fake, alpha, labels=None):
         """Per-sample gradient penalty at the interpolates (before gp_weight)."""
         alpha = ops.reshape(alpha, (-1,) + (1,) * (len(real.shape) - 1))
         interpolates = real + alpha * (fake - real)
         gradients = self._backend.gradient_wrt_inputs(
-            lambda x: self.discriminator(x, training=True), interpolates
+            lambda x: self._judge(x, labels, training=True), interpolates
         )
         return losses.gradient_penalty(gradients)
 
-    def r1_penalty(self, real):
+    def r1_penalty(self, real, labels=None):
         """Per judged sample: the squared norm of the discriminator's gradient at `real`.
 
         Before `r1_weight / 2`; a packed judgement's gradient covers all its pictures.
         """
         gradients = self._backend.gradient_wrt_inputs(
-            lambda x: self._judge(x, training=False), real)
+            lambda x: self._judge(x, labels, training=False), real)
         return losses.r1_penalty(gradients, group=self.packing)
 
-    def _lazy_r1(self, real):
+    def _lazy_r1(self, real, labels=None):
         """`r1_penalty` every `r1_interval` updates, times the interval; 0 between.
 
         The same in expectation as R1 at every update, at a sixteenth of the cost
         with the default interval (Karras et al. 2020).
         """
         if self.r1_interval == 1:
-            return self.r1_penalty(real)
+            return self.r1_penalty(real, labels)
         if (real.shape[0] is None and self.jit_compile
                 and self._backend.XLA_COND_NEEDS_STATIC_BATCH):
             # TensorFlow's XLA failed to differentiate the cond with a batch size that
             # is unknown (a bounded dynamic shape) through the minibatch-std layer:
             # R1 at every update, at its own weight.
-            return self.r1_penalty(real)
+            return self.r1_penalty(real, labels)
         due = ops.equal(ops.mod(self.d_optimizer.iterations, self.r1_interval), 0)
         judged = ops.shape(real)[0] // self.packing
         return ops.cond(due,
-                        lambda: self.r1_penalty(real) * float(self.r1_interval),
+                        lambda: self.r1_penalty(real, labels) * float(self.r1_interval),
                         lambda: ops.zeros((judged,), "float32"))
 
     def _update_ema(self):

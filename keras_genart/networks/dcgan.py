@@ -10,7 +10,7 @@ import keras
 from keras import layers
 
 from keras_genart.data.sources import check_image_size
-from keras_genart.networks.layers import MinibatchStdDev
+from keras_genart.networks.layers import ClassAffine, ClassProjection, MinibatchStdDev
 from keras_genart.options import NORMALIZATIONS, UPSAMPLINGS
 
 
@@ -26,11 +26,13 @@ def stage_widths(image_size, base_width, max_width):
     return [min(base_width * 2 ** (stages - 1 - i), max_width) for i in range(stages)]
 
 
-def _normalization(kind, name, momentum=0.9):
+def _normalization(kind, name, momentum=0.9, affine=True):
     if kind == "batch":
-        return layers.BatchNormalization(momentum=momentum, name=name)
+        return layers.BatchNormalization(momentum=momentum, center=affine, scale=affine,
+                                         name=name)
     if kind == "layer":
-        return layers.LayerNormalization(axis=[1, 2, 3], name=name)
+        return layers.LayerNormalization(axis=[1, 2, 3], center=affine, scale=affine,
+                                         name=name)
     if kind in ("none", "spectral"):  # spectral wraps the conv itself
         return None
     raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {kind!r}")
@@ -63,7 +65,7 @@ def _upsample(width, name, upsampling, use_bias):
 
 def build_generator(image_size=32, latent_dim=128, base_width=64, max_width=512,
                     blocks_per_stage=0, channels=3, normalization="batch",
-                    name="generator", upsampling="transpose"):
+                    name="generator", upsampling="transpose", num_classes=None):
     """A generator from latent vectors to images in [-1, 1] (tanh).
 
     Dense -> 4x4xW, then one stride-2 `Conv2DTranspose` per doubling (each
@@ -86,35 +88,62 @@ def build_generator(image_size=32, latent_dim=128, base_width=64, max_width=512,
         upsampling: str. `"transpose"` (stride-2 transposed convolutions)
             or `"resize"` (nearest-neighbour doubling and a 3x3 convolution:
             no checkerboard artifacts). Defaults to `"transpose"`.
+        num_classes: int. A class-conditional generator: it takes `[z,
+            label]` (int labels `(None,)`), and every normalization takes
+            its scale and shift from the label (conditional batch
+            normalization, `ClassAffine`). Defaults to None (takes `z` only).
 
     Returns:
-        A functional `keras.Model` `(None, latent_dim) -> (None, s, s, channels)`.
+        A functional `keras.Model` `(None, latent_dim) -> (None, s, s, channels)`,
+        or `[(None, latent_dim), (None,)] -> ...` with `num_classes`.
     """
     if upsampling not in UPSAMPLINGS:
         raise ValueError(f"upsampling must be one of {UPSAMPLINGS}, got {upsampling!r}")
     widths = stage_widths(image_size, base_width, max_width)
     z = keras.Input((latent_dim,), name="z")
+    label = keras.Input((), dtype="int32", name="label") if num_classes else None
+
+    def norm(x, norm_name):
+        if label is None:
+            return _apply(x, _normalization(normalization, norm_name))
+        x = _apply(x, _normalization(normalization, norm_name, affine=False))
+        return ClassAffine(num_classes, name=f"{norm_name}_class")([x, label])
+
     x = layers.Dense(4 * 4 * widths[0], use_bias=normalization == "none", name="project")(z)
     x = layers.Reshape((4, 4, widths[0]))(x)
-    x = _apply(x, _normalization(normalization, "project_norm"), layers.ReLU())
+    x = layers.ReLU()(norm(x, "project_norm"))
     for i, width in enumerate(widths[1:], start=1):
-        x = _apply(x, *_upsample(width, f"up{i}", upsampling, normalization == "none"),
-                   _normalization(normalization, f"up{i}_norm"), layers.ReLU())
+        x = _apply(x, *_upsample(width, f"up{i}", upsampling, normalization == "none"))
+        x = layers.ReLU()(norm(x, f"up{i}_norm"))
         for j in range(blocks_per_stage):
             x = layers.Conv2D(width, 3, padding="same", use_bias=normalization == "none",
                               name=f"up{i}_block{j}")(x)
-            x = _apply(x, _normalization(normalization, f"up{i}_block{j}_norm"),
-                       layers.ReLU())
+            x = layers.ReLU()(norm(x, f"up{i}_block{j}_norm"))
     x = _apply(x, *_upsample(channels, "to_rgb", upsampling, True))
     images = layers.Activation("tanh", dtype="float32", name="images")(x)
-    return keras.Model(z, images, name=name)
+    return keras.Model(z if label is None else [z, label], images, name=name)
+
+
+def check_final_size(image_size, final_size):
+    """Refuses a last feature-map side that is not a power of two in [4, image_size / 2]."""
+    final_size = int(final_size)
+    if (final_size < 4 or final_size > image_size // 2
+            or final_size & (final_size - 1)):
+        sides = [4 * 2 ** i for i in range(int(math.log2(image_size)) - 2)]
+        raise ValueError(
+            f"final size {final_size}: the discriminator's last feature map for "
+            f"{image_size}px pictures may be {', '.join(map(str, sides))} pixels wide")
+    return final_size
 
 
 def build_downsampler(image_size=32, base_width=64, max_width=512,
                       blocks_per_stage=0, channels=3, normalization="batch",
-                      name="downsampler"):
-    """The shared trunk of discriminators and encoders: image -> 4x4 features."""
+                      name="downsampler", final_size=4):
+    """The shared trunk of discriminators and encoders: image -> final_size² features."""
     widths = list(reversed(stage_widths(image_size, base_width, max_width)))
+    # One stride-2 stage per halving down to final_size (the widest stages are the
+    # ones left out).
+    widths = widths[:int(math.log2(image_size // check_final_size(image_size, final_size)))]
     images = keras.Input((image_size, image_size, channels), name="images")
     x = images
     plain_bias = normalization in ("none", "spectral")
@@ -134,11 +163,12 @@ def build_downsampler(image_size=32, base_width=64, max_width=512,
 
 def build_discriminator(image_size=32, base_width=64, max_width=512,
                         blocks_per_stage=0, channels=3, normalization="batch",
-                        minibatch_std=False, name="discriminator"):
+                        minibatch_std=False, name="discriminator", final_size=4,
+                        num_classes=None):
     """A discriminator (or critic) from images to one logit per image.
 
     The mirror of `build_generator`: stride-2 convolutions with LeakyReLU(0.2)
-    down to 4x4, then a Dense logit. WGAN-GP critics must not use batch
+    down to `final_size` x `final_size`, then a Dense logit. WGAN-GP critics must not use batch
     normalization (the penalty is per sample): use `"layer"` or `"none"`.
 
     Args:
@@ -152,17 +182,34 @@ def build_discriminator(image_size=32, base_width=64, max_width=512,
             normalization of every weight, Miyato et al. 2018) or `"none"`.
             Defaults to `"batch"`.
         minibatch_std: bool. Append a minibatch standard-deviation channel
-            at 4x4 (`MinibatchStdDev`). Not for WGAN-GP critics: it mixes
-            samples, and the penalty is per sample. Defaults to False.
+            at the last feature map (`MinibatchStdDev`). Not for WGAN-GP
+            critics: it mixes samples, and the penalty is per sample.
+            Defaults to False.
         name: str. Defaults to `"discriminator"`.
+        final_size: int. Side of the last feature map, a power of two from
+            4 to image_size / 2. 4 is the DCGAN paper's; 8 leaves out the
+            widest, 4x4 stage (the two-convolution discriminator of many
+            DCGAN tutorials at 32 px), which costs about a third of a
+            training step on a CPU. Defaults to 4.
+        num_classes: int. A projection discriminator (Miyato & Koyama
+            2018): it takes `[images, label]` and adds
+            `<embedding[label], features>` (`ClassProjection`) to the logit.
+            Defaults to None (takes images only).
 
     Returns:
-        A functional `keras.Model` `(None, s, s, channels) -> (None, 1)`.
+        A functional `keras.Model` `(None, s, s, channels) -> (None, 1)`, or
+        `[(None, s, s, channels), (None,)] -> (None, 1)` with `num_classes`.
     """
     images, x = build_downsampler(image_size, base_width, max_width,
-                                  blocks_per_stage, channels, normalization)
+                                  blocks_per_stage, channels, normalization,
+                                  final_size=final_size)
     if minibatch_std:
         x = MinibatchStdDev(name="minibatch_std")(x)
     x = layers.Flatten()(x)
     logits = _sn(layers.Dense(1, dtype="float32", name="logits"), normalization)(x)
-    return keras.Model(images, logits, name=name)
+    if not num_classes:
+        return keras.Model(images, logits, name=name)
+    label = keras.Input((), dtype="int32", name="label")
+    projection = ClassProjection(num_classes, name="class_projection")([x, label])
+    logits = layers.Add(dtype="float32", name="conditional_logits")([logits, projection])
+    return keras.Model([images, label], logits, name=name)

@@ -1,0 +1,285 @@
+"""Control over what gets made: latents (truncation, slerp, labels), conditional GANs from
+training to the CLI, export, the server and Node."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from keras_genart.cli import main
+from keras_genart.latents import (
+    resolve_labels,
+    sample_latents,
+    sample_truncated_latents,
+    slerp,
+    truncation_threshold,
+)
+
+TINY = ["--data", "builtin:abstract:20", "--image-size", "16", "--batch-size", "4",
+        "--latent-dim", "8", "--base-width", "8", "--steps-per-epoch", "2", "--quiet"]
+
+
+# --- latents: pure NumPy, the recipe every runtime shares ---------------------------
+
+def test_truncation_redraws_only_the_values_beyond_the_threshold():
+    assert truncation_threshold(1.0) == np.inf
+    assert truncation_threshold(0.682689492) == pytest.approx(1.0, abs=1e-6)  # +-1 sigma
+    plain = sample_latents(50, 16, seed=3)
+    np.testing.assert_array_equal(sample_truncated_latents(50, 16, 3, None), plain)
+    np.testing.assert_array_equal(sample_truncated_latents(50, 16, 3, 1.0), plain)
+    cut = sample_truncated_latents(50, 16, 3, 0.5)
+    threshold = truncation_threshold(0.5)
+    assert np.abs(cut).max() <= threshold and cut.dtype == np.float32
+    inside = np.abs(plain) <= threshold
+    np.testing.assert_array_equal(cut[inside], plain[inside])
+    assert not np.array_equal(cut[~inside], plain[~inside])
+    np.testing.assert_array_equal(cut, sample_truncated_latents(50, 16, 3, 0.5))
+    for bad in (0, -0.5, 1.5, "x", float("nan")):
+        with pytest.raises(ValueError, match=r"truncation must be"):
+            sample_truncated_latents(2, 4, 0, bad)
+
+
+def test_slerp_keeps_the_ends_and_the_gaussian_norm():
+    a, b = sample_latents(2, 512, seed=0)
+    path = slerp(a, b, 9)
+    np.testing.assert_array_equal(path[0], a)
+    np.testing.assert_array_equal(path[-1], b)
+    norms = np.linalg.norm(path, axis=1)
+    # Nearly orthogonal: a straight line's middle is ~ 1/sqrt(2) as long as the ends;
+    # the great circle keeps their length.
+    ends = min(np.linalg.norm(a), np.linalg.norm(b))
+    assert norms.min() > 0.99 * ends and np.linalg.norm((a + b) / 2) < 0.8 * ends
+    np.testing.assert_allclose(slerp(a, 2 * a, 3)[1], 1.5 * a, rtol=1e-6)  # parallel: a line
+    with pytest.raises(ValueError, match="steps must be at least 2"):
+        slerp(a, b, 1)
+
+
+def test_labels_by_name_or_index_and_clear_errors():
+    names = ["circles", "stripes", "waves"]
+    np.testing.assert_array_equal(resolve_labels(None, 5, names), [0, 1, 2, 0, 1])
+    np.testing.assert_array_equal(resolve_labels("waves", 2, names), [2, 2])
+    np.testing.assert_array_equal(resolve_labels(["stripes", 0], 2, names), [1, 0])
+    assert resolve_labels(None, 3, None) is None
+    for bad, message in ((["waves"], "1 labels for 2 pictures"), ("dots", "unknown class 'dots'"),
+                         (3, "label 3 is not a class"), (True, "is not a class"),
+                         (1.0, "is not a class")):
+        with pytest.raises(ValueError, match=message):
+            resolve_labels(bad, 2, names)
+    with pytest.raises(ValueError, match="not conditional"):
+        resolve_labels(1, 2, [])
+
+
+# --- the models ----------------------------------------------------------------------
+
+def _tiny_conditional(model_type="dcgan", **kwargs):
+    from keras_genart.models import build_model
+
+    model = build_model(model_type, image_size=16, latent_dim=8, base_width=8, seed=0,
+                        class_names=["a", "b", "c"], **kwargs)
+    model.compile()
+    return model
+
+
+def test_conditional_networks_take_the_label():
+    from keras_genart.networks import build_discriminator, build_generator
+
+    generator = build_generator(16, 8, base_width=8, num_classes=3)
+    z = np.repeat(sample_latents(1, 8, 0), 2, axis=0)
+    labels = np.array([0, 1], np.int32)
+    # Conditional batch norm starts as plain batch norm (scale 1, shift 0) ...
+    same = np.asarray(generator([z, labels]))
+    np.testing.assert_allclose(same[0], same[1], atol=1e-6)
+    # ... and each class learns its own scale and shift.
+    affine = generator.get_layer("up1_norm_class")
+    shift = np.asarray(affine.shift).copy()
+    shift[1] += 1.0
+    affine.shift.assign(shift)
+    differs = np.asarray(generator([z, labels]))
+    assert np.abs(differs[0] - differs[1]).max() > 1e-3
+    discriminator = build_discriminator(16, base_width=8, num_classes=3)
+    images = np.repeat(differs[:1], 3, axis=0)
+    logits = np.asarray(discriminator([images, np.array([0, 1, 2], np.int32)]))
+    assert logits.shape == (3, 1) and len(np.unique(logits.round(6))) == 3  # the projection
+
+
+def test_conditional_wgan_gp_trains_with_labels_and_refuses_batches_without(tiny_data):
+    # The conditional DCGAN goes through the standard checks (test_models).
+    model = _tiny_conditional("wgan-gp", n_critic=1)
+    images, labels = next(tiny_data)
+    logs = model.train_on_batch(images, labels % 3, return_dict=True)
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    with pytest.raises(ValueError, match="conditional .* it trains on \\(images, labels\\)"):
+        model.train_on_batch(images)
+
+
+def test_conditional_generate_save_and_load(tmp_path, tiny_data):
+    import keras
+
+    model = _tiny_conditional(ema=0.5)
+    images, labels = next(tiny_data)
+    model.train_on_batch(images, labels % 3)
+    by_name = model.generate(4, seed=1, labels="b", truncation=0.7)
+    np.testing.assert_array_equal(by_name, model.generate(4, seed=1, labels=1, truncation=0.7))
+    assert not np.array_equal(by_name, model.generate(4, seed=1, labels="c", truncation=0.7))
+    assert not np.array_equal(by_name, model.generate(4, seed=1, labels="b"))
+    model.save(tmp_path / "c.keras")
+    loaded = keras.saving.load_model(tmp_path / "c.keras")
+    assert loaded.class_names == ["a", "b", "c"]
+    np.testing.assert_allclose(loaded.generate(4, seed=1, labels="b", truncation=0.7), by_name,
+                               atol=1e-6)
+    np.testing.assert_allclose(loaded.generate(3, seed=2), model.generate(3, seed=2), atol=1e-6)
+    with pytest.raises(ValueError, match="unknown class 'd'"):
+        model.generate(2, labels="d")
+    with pytest.raises(ValueError, match="does not pack"):
+        _tiny_conditional(packing=2)
+
+
+# --- the CLI, export, the server and Node: one conditional run -----------------------
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A tiny conditional DCGAN trained by `genart train --conditional`, and its export."""
+    base = tmp_path_factory.mktemp("conditional")
+    run_dir = base / "run"
+    assert main(["train", "dcgan", "--conditional", "--run-dir", str(run_dir), *TINY]) == 0
+    assert main(["export", str(run_dir), "--out", str(base / "models")]) == 0
+    from keras_genart.runs import load_trained_model
+
+    return {"dir": run_dir, "base": base, "model": load_trained_model(run_dir),
+            "version_dir": base / "models" / "dcgan" / "1"}
+
+
+def test_cli_samples_a_class_a_grid_per_class_and_a_walk(run, tmp_path, capsys):
+    from PIL import Image
+
+    model = run["model"]
+    classes = model.class_names
+    assert classes == ["bauhaus", "kandinsky", "mondrian", "op_art", "suprematism"]
+    out = tmp_path / "suprematism.png"
+    assert main(["sample", str(run["dir"]), "--class", "suprematism", "--truncation", "0.7",
+                 "--n", "4", "--seed", "3", "--out", str(out)]) == 0
+    with Image.open(out) as grid:
+        assert grid.text["keras_genart.class"] == "suprematism"
+        assert grid.text["keras_genart.truncation"].startswith("0.7 (")
+        pixels = np.asarray(grid)
+    expected = model.generate(4, seed=3, labels="suprematism", truncation=0.7)
+    np.testing.assert_array_equal(pixels[2:18, 2:18], np.rint(expected[0] * 255))
+    assert main(["sample", str(run["dir"]), "--per-class", "3", "--out",
+                 str(tmp_path / "rows.png")]) == 0
+    with Image.open(tmp_path / "rows.png") as grid:
+        assert grid.size == (3 * 18 + 2, 5 * 18 + 2)  # 3 columns, one row per class
+    assert main(["interpolate", str(run["dir"]), "--from-seed", "1", "--to-seed", "2",
+                 "--steps", "4", "--class", "2", "--out", str(tmp_path / "walk.gif")]) == 0
+    with Image.open(tmp_path / "walk.gif") as walk:
+        assert walk.n_frames == 4
+    assert (tmp_path / "walk.png").exists()
+    capsys.readouterr()
+    assert main(["sample", str(run["dir"]), "--class", "dots", "--out",
+                 str(tmp_path / "x.png")]) == 2
+    assert "unknown class 'dots'; the classes are bauhaus, kandinsky" in capsys.readouterr().err
+    assert main(["interpolate", str(run["dir"]), "--out", str(tmp_path / "walk.mp4")]) == 2
+    assert "animated .gif or .webp" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_conditional_training_needs_labelled_data(tmp_path, capsys):
+    from PIL import Image
+
+    folder = tmp_path / "flat"
+    folder.mkdir()
+    for i in range(4):
+        Image.new("RGB", (16, 16), (i * 40, 0, 0)).save(folder / f"{i}.png")
+    args = ["train", "dcgan", "--conditional", "--run-dir", str(tmp_path / "r"), *TINY]
+    args[args.index("builtin:abstract:20")] = str(folder)
+    assert main(args) == 2
+    assert "--conditional needs labelled data" in capsys.readouterr().err
+    assert main(["train", "vae", "--conditional", "--dry-run"]) == 2
+    assert "conditional VAE is not built yet" in capsys.readouterr().err
+
+
+def test_export_has_a_label_input_everywhere(run):
+    import onnx
+    import tensorflow as tf
+
+    from keras_genart.serving import Generator
+
+    metadata = json.loads((run["version_dir"] / "metadata.json").read_text())
+    assert metadata["conditional"] and metadata["onnx"]["inputs"] == ["z", "label"]
+    assert metadata["class_names"] == run["model"].class_names
+    assert set(metadata["parity_max_abs_diff"]) == {"savedmodel", "savedmodel:render", "onnx"}
+    from keras_genart.export.exporter import parity_limit
+
+    assert all(v <= parity_limit(k) for k, v in metadata["parity_max_abs_diff"].items())
+    proto = onnx.load(run["version_dir"] / "model.onnx")
+    assert [i.name for i in proto.graph.input] == ["z", "label"]
+    signature = tf.saved_model.load(str(run["version_dir"])).signatures["serving_default"]
+    assert set(signature.structured_input_signature[1]) == {"z", "label"}
+    assert signature.structured_input_signature[1]["label"].dtype == tf.int64
+    generator = Generator(run["version_dir"])
+    expected = run["model"].generate(3, seed=5, labels="op_art", truncation=0.8)
+    got = generator.sample(3, seed=5, label="op_art", truncation=0.8)
+    assert np.abs(got / 255.0 - expected).max() <= 1 / 255 + 1e-6
+    walk = generator.interpolate(1, 2, steps=3, label=4)
+    np.testing.assert_array_equal(walk[0], generator.sample(1, seed=1, label="suprematism")[0])
+
+
+def test_server_takes_labels_and_refuses_bad_ones(run):
+    from fastapi.testclient import TestClient
+
+    from keras_genart.serving.server import create_app
+
+    client = TestClient(create_app(run["base"] / "models"))
+    z = sample_latents(2, 8, seed=7)
+    expected = run["model"].generate_from_latents(z, labels=[1, 3])
+    rows = client.post("/v1/models/dcgan:predict", json={"instances": [
+        {"z": z[0].tolist(), "label": 1}, {"z": z[1].tolist(), "label": "op_art"}]})
+    assert rows.status_code == 200, rows.text
+    assert np.abs(np.array(rows.json()["predictions"]) - expected).max() <= 1e-4
+    columns = client.post("/v1/models/dcgan:predict",
+                          json={"inputs": {"z": z.tolist(), "label": [1, 3]}})
+    assert np.abs(np.array(columns.json()["outputs"]) - expected).max() <= 1e-4
+    for body, message in (
+            ({"instances": z.tolist()}, "this model is conditional"),
+            ({"instances": [{"z": z[0].tolist()}]}, "'z' and 'label'"),
+            ({"inputs": {"z": z.tolist(), "label": [1]}}, "'label' must be a list of 2"),
+            ({"inputs": {"z": z.tolist(), "label": [1, 9]}}, "label 9 is not a class"),
+            ({"inputs": {"z": z.tolist(), "label": [1, "dots"]}}, "unknown class 'dots'"),
+            ({"inputs": {"z": z.tolist(), "label": [1, 2.5]}}, "a class index \\(DT_INT64\\)"),
+            ({"inputs": {"z": z.tolist(), "label": [True, 1]}}, "a class index")):
+        answer = client.post("/v1/models/dcgan:predict", json=body)
+        assert answer.status_code == 400 and set(answer.json()) == {"error"}, body
+        assert re.search(message, answer.json()["error"]), answer.json()
+    meta = client.get("/v1/models/dcgan/metadata").json()
+    inputs = meta["metadata"]["signature_def"]["signature_def"]["serving_default"]["inputs"]
+    assert inputs["label"]["dtype"] == "DT_INT64"
+    grid = client.get("/v1/models/dcgan:sample?n=2&seed=1&class=mondrian&truncation=0.7")
+    assert grid.status_code == 200 and grid.headers["content-type"] == "image/png"
+    for query, message in (("class=dots", "unknown class"), ("class=7", "not a class"),
+                           ("truncation=0", "truncation must be in")):
+        answer = client.get(f"/v1/models/dcgan:sample?{query}")
+        assert answer.status_code == 400 and message in answer.json()["error"], query
+
+
+@pytest.mark.skipif(shutil.which("node") is None or shutil.which("npm") is None,
+                    reason="node and npm are not installed")
+def test_node_example_takes_a_label(run, node_app, tmp_path):
+    z = sample_latents(2, 8, seed=11)
+    (tmp_path / "z.json").write_text(json.dumps({"z": z.tolist(), "label": ["mondrian", 4]}))
+    result = subprocess.run(["node", "generate.js", str(run["version_dir"]),
+                             str(tmp_path / "z.json"), str(tmp_path / "out.json")],
+                            cwd=node_app, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = json.loads((tmp_path / "out.json").read_text())
+    images = np.array(out["images"], np.float32).reshape(out["shape"])
+    expected = run["model"].generate_from_latents(z, labels=["mondrian", "suprematism"])
+    assert np.abs(images - expected).max() <= 1e-4
+    (tmp_path / "z.json").write_text(json.dumps({"z": z.tolist(), "label": ["dots", 0]}))
+    bad = subprocess.run(["node", "generate.js", str(run["version_dir"]),
+                          str(tmp_path / "z.json"), str(tmp_path / "out.json")],
+                         cwd=node_app, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and 'label "dots" is not a class' in bad.stderr
+    assert os.path.getsize(tmp_path / "out.json") > 0
