@@ -254,6 +254,7 @@ def main():
     from keras_genart.metrics.report import evaluate
 
     workdir = args.workdir or tempfile.mkdtemp(prefix="genart_quality_")
+    os.makedirs(workdir, exist_ok=True)
     recipes = [r for r in args.recipes.split(",") if r]
     checkouts = dict(item.split("=", 1) for item in args.checkout)
     for recipe in recipes:

@@ -201,6 +201,29 @@ def test_conditional_training_needs_labelled_data(tmp_path, capsys):
     assert "conditional VAE is not built yet" in capsys.readouterr().err
 
 
+def test_conditional_run_resumes_and_refuses_other_classes(tmp_path, capsys):
+    from PIL import Image
+
+    from keras_genart.runs import load_trained_model
+
+    for name, colour in (("a", (200, 0, 0)), ("b", (0, 0, 200))):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        for i in range(4):
+            Image.new("RGB", (16, 16), colour).save(tmp_path / "data" / name / f"{i}.png")
+    args = ["train", "dcgan", "--conditional", "--run-dir", str(tmp_path / "run"), *TINY]
+    args[args.index("builtin:abstract:20")] = str(tmp_path / "data")
+    assert main([*args, "--epochs", "1"]) == 0
+    (tmp_path / "data" / "b").rename(tmp_path / "data" / "c")
+    capsys.readouterr()
+    assert main([*args, "--epochs", "2"]) == 2
+    assert ("was trained on the classes a, b and the data now has a, c"
+            in capsys.readouterr().err)
+    (tmp_path / "data" / "c").rename(tmp_path / "data" / "b")
+    assert main([*args, "--epochs", "2"]) == 0
+    resumed = load_trained_model(tmp_path / "run")
+    assert resumed.class_names == ["a", "b"] and int(resumed.g_optimizer.iterations) == 4
+
+
 def test_export_has_a_label_input_everywhere(run):
     import onnx
     import tensorflow as tf
