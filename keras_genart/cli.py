@@ -22,8 +22,11 @@ from keras_genart.options import DCGAN_LOSSES, NORMALIZATIONS, UPSAMPLINGS
 # The demo: small enough for 2 CPU cores in a few minutes, big enough to look like art.
 # On 2 CPU cores about 3 minutes: 5000 steps, the point where the samples show
 # Mondrian's white ground, black bars and primary-colour blocks (README).
+# The demo counts steps, not minutes: at its 5,000 steps the 8x8 discriminator of
+# DCGAN's default (whose gain is more steps a minute) scored FID 13.5 / KID 0.084 on
+# Mondrian against 10.7 / 0.032 for the 4x4 one (README, "Better pictures").
 DEMO = dict(model="dcgan", data="builtin:mondrian:4096", image_size=32, batch_size=64,
-            epochs=20, steps_per_epoch=250, latent_dim=64, base_width=32,
+            epochs=20, steps_per_epoch=250, latent_dim=64, base_width=32, d_final_size=4,
             run_dir=os.path.join("runs", "demo"))
 
 
