@@ -1,4 +1,7 @@
-"""What the benchmarks print beside every figure: the CPU they ran on."""
+"""What the benchmarks share: the CPU they ran on (printed beside every figure) and a
+wall-clock budget for `fit`."""
+
+import time
 
 
 def cpu_name():
@@ -9,3 +12,19 @@ def cpu_name():
                         if line.startswith("model name"))
     except (OSError, StopIteration):
         return "unknown CPU"
+
+
+def wall_clock_budget(start, seconds):
+    """A Keras callback that stops `fit` once `seconds` have passed since `start` (a
+    `time.perf_counter()` value); its `steps` counts the batches trained."""
+    import keras
+
+    class WallClockBudget(keras.callbacks.Callback):
+        steps = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.steps += 1
+            if time.perf_counter() - start >= seconds:
+                self.model.stop_training = True
+
+    return WallClockBudget()

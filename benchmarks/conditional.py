@@ -22,7 +22,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from _machine import cpu_name  # noqa: E402
+from _machine import cpu_name, wall_clock_budget  # noqa: E402
 
 
 def main():
@@ -38,7 +38,6 @@ def main():
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
 
-    import keras
     import numpy as np
 
     from keras_genart.cli import write_samples
@@ -57,23 +56,15 @@ def main():
                          conditional=True, seed=args.seed, epochs=1, steps_per_epoch=10 ** 6,
                          run_dir=run_dir, verbose=0, **overrides)
     start = time.perf_counter()
-
-    class Budget(keras.callbacks.Callback):
-        steps = 0
-
-        def on_train_batch_end(self, batch, logs=None):
-            Budget.steps += 1
-            if time.perf_counter() - start >= args.budget:
-                self.model.stop_training = True
-
-    model = train(config, log=lambda *_: None, extra_callbacks=[Budget()])
+    budget = wall_clock_budget(start, args.budget)
+    model = train(config, log=lambda *_: None, extra_callbacks=[budget])
     seconds = time.perf_counter() - start
     classifier = StyleClassifier()
     style_index = {name: i for i, name in enumerate(classifier.class_names)}
     print(f"{cpu_name()}, {os.cpu_count()} CPUs; {args.data} {args.image_size} px; "
-          f"{Budget.steps} steps in {seconds:.0f} s; {args.n} pictures per class; "
+          f"{budget.steps} steps in {seconds:.0f} s; {args.n} pictures per class; "
           f"settings {overrides or 'defaults'}")
-    results = {"cpu": cpu_name(), "steps": Budget.steps, "seconds": round(seconds, 1),
+    results = {"cpu": cpu_name(), "steps": budget.steps, "seconds": round(seconds, 1),
                "settings": overrides, "classes": {}}
     print(f"{'asked for':14s} {'share':>6s} {'psi 0.7':>7s}  rest went to")
     for label, name in enumerate(model.class_names):

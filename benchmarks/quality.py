@@ -48,7 +48,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from _machine import cpu_name  # noqa: E402
+from _machine import cpu_name, wall_clock_budget  # noqa: E402
 
 RECIPES = {
     "default": {},
@@ -142,24 +142,14 @@ def worker(args):
             steps += 1
         latent_dim = model.latent_dim
     else:
-        import keras
-
         from keras_genart.runs import TrainConfig, build_compiled_model
 
         config = TrainConfig(model="dcgan", data=args.source, image_size=args.image_size,
                              batch_size=args.batch_size, seed=args.seed, **overrides)
         model = build_compiled_model(config)
-
-        class Budget(keras.callbacks.Callback):
-            steps = 0
-
-            def on_train_batch_end(self, batch, logs=None):
-                Budget.steps += 1
-                if time.perf_counter() - start >= args.budget:
-                    self.model.stop_training = True
-
-        model.fit(batches, epochs=1, steps_per_epoch=10**7, verbose=0, callbacks=[Budget()])
-        steps = Budget.steps
+        budget = wall_clock_budget(start, args.budget)
+        model.fit(batches, epochs=1, steps_per_epoch=10**7, verbose=0, callbacks=[budget])
+        steps = budget.steps
         latent_dim = model.latent_dim
     seconds = time.perf_counter() - start
     cpu_seconds = time.process_time() - cpu_start

@@ -51,8 +51,19 @@ def _class_rows(table, labels, like):
     return ops.cast(rows, like.dtype)
 
 
+class _PerClass(keras.layers.Layer):
+    """A layer with one row of weights per class."""
+
+    def __init__(self, num_classes, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = int(num_classes)
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes}
+
+
 @keras.saving.register_keras_serializable(package="keras_genart")
-class ClassAffine(keras.layers.Layer):
+class ClassAffine(_PerClass):
     """A scale and a shift per class and channel: `x * scale[label] + shift[label]`.
 
     Put after a normalization without its own scale and shift, it makes
@@ -65,10 +76,6 @@ class ClassAffine(keras.layers.Layer):
     Args:
         num_classes: int. Number of classes.
     """
-
-    def __init__(self, num_classes, **kwargs):
-        super().__init__(**kwargs)
-        self.num_classes = int(num_classes)
 
     def build(self, input_shape):
         channels = input_shape[0][-1]
@@ -84,12 +91,9 @@ class ClassAffine(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         return input_shape[0]
 
-    def get_config(self):
-        return {**super().get_config(), "num_classes": self.num_classes}
-
 
 @keras.saving.register_keras_serializable(package="keras_genart")
-class ClassProjection(keras.layers.Layer):
+class ClassProjection(_PerClass):
     """The projection discriminator's class term: `<embedding[label], features>`.
 
     Miyato & Koyama, "cGANs with Projection Discriminator", 2018
@@ -102,10 +106,6 @@ class ClassProjection(keras.layers.Layer):
     Args:
         num_classes: int. Number of classes.
     """
-
-    def __init__(self, num_classes, **kwargs):
-        super().__init__(**kwargs)
-        self.num_classes = int(num_classes)
 
     def build(self, input_shape):
         self.embedding = self.add_weight(shape=(self.num_classes, input_shape[0][-1]),
@@ -122,6 +122,3 @@ class ClassProjection(keras.layers.Layer):
 
     def compute_output_spec(self, inputs):
         return keras.KerasTensor((inputs[0].shape[0], 1), dtype="float32")
-
-    def get_config(self):
-        return {**super().get_config(), "num_classes": self.num_classes}
