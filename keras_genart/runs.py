@@ -229,7 +229,8 @@ def build_compiled_model(config, class_names=None):
         ema=resolved_ema(config), r1_weight=config.r1, r1_interval=config.r1_interval,
         upsampling=config.upsampling, shared_fakes=resolved_shared_fakes(config),
         d_final_size=resolved_d_final_size(config),
-        class_names=class_names if config.conditional else None,
+        # A conditional config without classes meets build_model's "needs labelled data".
+        class_names=list(class_names or []) if config.conditional else None,
     )
     optimizers = {}
     for name, default in model.default_optimizer_settings().items():
