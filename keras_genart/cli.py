@@ -229,6 +229,9 @@ def build_parser():
                        help="GANs: a class-conditional model (the generator takes a label; a "
                             "projection discriminator) trained on the data's classes: class "
                             "sub-folders, TFDS labels or the builtin: styles")
+    train.add_argument("--balance-classes", action="store_true",
+                       help="labelled data: every class drawn equally often (rare classes' "
+                            "pictures repeat more), for imbalanced folders")
     train.add_argument("--d-final-size", type=_int_or_auto, default="auto", metavar="SIDE",
                        help="GANs: side of the discriminator's last feature map (4, 8, ... "
                             "up to half the image size; 8 leaves out its widest stage, about a "
@@ -403,6 +406,7 @@ def _train_config(args):
         ema=args.ema, r1=args.r1, r1_interval=args.r1_interval,
         upsampling=args.upsampling, shared_fakes=args.shared_fakes,
         d_final_size=args.d_final_size, conditional=args.conditional,
+        balance_classes=args.balance_classes,
         eval_every=args.eval_every, eval_metric=args.eval_metric, eval_n=args.eval_n,
         tfds_data_dir=args.tfds_data_dir, run_dir=args.run_dir,
         # A progress bar on a terminal; one line per epoch in a log file (the

@@ -23,7 +23,8 @@ MODEL_FILE = "model.keras"
 
 # Settings added after runs were made, with the value that such runs had.
 _ADDED_SETTINGS = {"ema": None, "r1": 0.0, "r1_interval": 16, "upsampling": "transpose",
-                   "shared_fakes": False, "d_final_size": 4, "conditional": False}
+                   "shared_fakes": False, "d_final_size": 4, "conditional": False,
+                   "balance_classes": False}
 # Settings that may change when a run is resumed: they don't change the model.
 # The device count is among them: the data order and the latents of a step do
 # not depend on it (every replica draws its slice of the global batch).
@@ -47,7 +48,8 @@ class TrainConfig:
     `resolved_shared_fakes`); `d_final_size="auto"` is 8 for DCGAN and 4 for
     WGAN-GP (`resolved_d_final_size`). `augment` is empty by default: `flip`
     suits only subjects that may face either way. `conditional=True` trains a
-    conditional GAN on the data's classes.
+    conditional GAN on the data's classes; `balance_classes=True` draws every
+    class equally often (`ImageBatches(balanced=True)`).
     """
 
     model: str = "dcgan"
@@ -82,6 +84,7 @@ class TrainConfig:
     shared_fakes: bool | str = "auto"
     d_final_size: int | str = "auto"
     conditional: bool = False
+    balance_classes: bool = False
     devices: int = 1
     eval_every: int | None = None
     eval_metric: str = "kid"
@@ -321,6 +324,9 @@ def train(config, log=print, extra_callbacks=()):
     data = load_images(config.data, image_size=config.image_size, seed=config.seed,
                        tfds_data_dir=config.tfds_data_dir)
     log(f"data: {data.describe()}")
+    if config.balance_classes and not data.class_names:
+        raise UserInputError(f"--balance-classes needs labelled data (class sub-folders, a "
+                             f"TFDS label, builtin: styles); {config.data} has no classes")
     if config.conditional and not data.class_names:
         raise UserInputError(
             f"--conditional needs labelled data: class sub-folders, a TFDS set with a label "
@@ -333,7 +339,8 @@ def train(config, log=print, extra_callbacks=()):
     # The data continue where the run stopped: the same batches as an
     # uninterrupted run.
     dataset = make_dataset(data, config.batch_size, seed=config.seed,
-                           start_step=initial_epoch * steps, shard=backend.process_shard())
+                           start_step=initial_epoch * steps, shard=backend.process_shard(),
+                           balanced=config.balance_classes)
 
     # In a cluster every process runs this and every one saves (saving can
     # take part in collectives), but only the chief writes into the run folder;

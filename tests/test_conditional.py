@@ -197,6 +197,10 @@ def test_conditional_training_needs_labelled_data(tmp_path, capsys):
     args[args.index("builtin:abstract:20")] = str(folder)
     assert main(args) == 2
     assert "--conditional needs labelled data" in capsys.readouterr().err
+    args[args.index("--conditional")] = "--balance-classes"
+    assert main(args) == 2
+    assert "--balance-classes needs labelled data" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
     assert main(["train", "vae", "--conditional", "--dry-run"]) == 2
     assert "conditional VAE is not built yet" in capsys.readouterr().err
 

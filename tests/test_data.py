@@ -228,3 +228,24 @@ def test_batches_are_a_function_of_the_step_and_shards_split_them():
                                   batches.batch_at(9)[1])
     with pytest.raises(UserInputError, match="does not split evenly over 3 processes"):
         ImageBatches(data, 4, shard=(0, 3))
+
+
+def test_balanced_batches_draw_every_class_equally_and_resume_exactly():
+    from keras_genart.data import ImageData
+    from keras_genart.data.pipeline import ImageBatches
+
+    images = np.arange(16, dtype=np.uint8).reshape(16, 1, 1, 1).repeat(3, axis=3)
+    labels = np.array([0] * 12 + [1] * 4, np.int32)  # 3:1
+    data = ImageData(images, labels, 16, 1, ["common", "rare"], {"source": "test"})
+    batches = ImageBatches(data, 4, seed=3, balanced=True)
+    one_pass = [batches.batch_at(step) for step in range(batches.steps_per_pass)]
+    seen = np.concatenate([b[1] for b in one_pass])
+    assert np.bincount(seen).tolist() == [8, 8]  # half and half, not 12 and 4
+    rare = np.concatenate([b[0][b[1] == 1, 0, 0, 0] for b in one_pass])
+    assert sorted(np.unique(rare, return_counts=True)[1].tolist()) == [2, 2, 2, 2]
+    # Labels stay with their images: the rare class is pictures 12..15.
+    assert set(np.round((rare + 1) * 127.5).astype(int).tolist()) == {12, 13, 14, 15}
+    again = ImageBatches(data, 4, seed=3, balanced=True)
+    np.testing.assert_array_equal(again.batch_at(5)[0], batches.batch_at(5)[0])
+    with pytest.raises(UserInputError, match="no classes to balance"):
+        ImageBatches(ImageData(images, None, 16, 1, [], {"source": "test"}), 4, balanced=True)

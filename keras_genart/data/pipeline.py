@@ -23,9 +23,14 @@ class ImageBatches:
         seed: int. Shuffle seed. Defaults to 0.
         shard: `(index, count)`. This process's slice of each (global)
             batch, for multi-process training. Defaults to `(0, 1)`.
+        balanced: bool. Class-balanced passes for labelled data: every
+            position of a pass draws a class uniformly (a shuffled, equal
+            split of the pass), then the next image of that class from a
+            shuffled cycle through it, so rare classes come as often as
+            common ones (their images repeat more). Defaults to False.
     """
 
-    def __init__(self, data, batch_size, shuffle=True, seed=0, shard=(0, 1)):
+    def __init__(self, data, batch_size, shuffle=True, seed=0, shard=(0, 1), balanced=False):
         if int(batch_size) < 1:
             raise UserInputError(f"batch size must be at least 1, got {batch_size}")
         if data.num_images < batch_size:
@@ -40,8 +45,12 @@ class ImageBatches:
             raise UserInputError(
                 f"batch size {batch_size} does not split evenly over {self.shard_count} "
                 "processes; choose a multiple of the process count")
+        if balanced and data.labels is None:
+            raise UserInputError(f"{data.summary['source']} has no classes to balance; "
+                                 "class-balanced batches need labelled data")
         self.images = data.images
         self.labels = data.labels
+        self.balanced = bool(balanced)
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.seed = int(seed)
@@ -51,10 +60,24 @@ class ImageBatches:
     def _pass_order(self, index):
         if self._order[0] != index:
             n = len(self.images)
-            order = (np.random.default_rng([self.seed, index]).permutation(n)
-                     if self.shuffle else np.arange(n))
+            rng = np.random.default_rng([self.seed, index])
+            if self.balanced:
+                order = self._balanced_order(rng)
+            else:
+                order = rng.permutation(n) if self.shuffle else np.arange(n)
             self._order = (index, order)
         return self._order[1]
+
+    def _balanced_order(self, rng):
+        """A pass of `n` images in which every present class fills an equal share."""
+        n = len(self.images)
+        members = [np.flatnonzero(self.labels == c) for c in np.unique(self.labels)]
+        classes = rng.permutation(np.arange(n) % len(members))
+        order = np.empty(n, np.int64)
+        for c, images in enumerate(members):
+            slots = np.flatnonzero(classes == c)
+            order[slots] = np.resize(rng.permutation(images), len(slots))
+        return order
 
     def batch_at(self, step):
         """The batch of global step `step`: `(images,)` or `(images, labels)`."""
@@ -78,7 +101,7 @@ class ImageBatches:
 
 
 def make_dataset(data, batch_size, shuffle=True, seed=0, repeat=True, start_step=0,
-                 shard=(0, 1)):
+                 shard=(0, 1), balanced=False):
     """Batches an `ImageData` for `fit`: a generator of NumPy batches.
 
     Works with every Keras backend and needs no TensorFlow (see
@@ -95,10 +118,13 @@ def make_dataset(data, batch_size, shuffle=True, seed=0, repeat=True, start_step
             passes the steps it has done. Defaults to 0.
         shard: `(index, count)`: yield only this process's slice of each
             batch (multi-process JAX training). Defaults to `(0, 1)`.
+        balanced: bool. Class-balanced passes (`ImageBatches`). Defaults to
+            False.
 
     Returns:
         A generator of `(images,)` tuples, float32 `(batch, s, s, 3)` in
         [-1, 1], or of `(images, labels)` when the data has classes.
     """
-    batches = ImageBatches(data, batch_size, shuffle=shuffle, seed=seed, shard=shard)
+    batches = ImageBatches(data, batch_size, shuffle=shuffle, seed=seed, shard=shard,
+                           balanced=balanced)
     return batches.iterate(start_step, None if repeat else batches.steps_per_pass)
