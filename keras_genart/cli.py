@@ -524,18 +524,12 @@ def write_samples(model_path, n, seed, out, separate=None, log=print, label=None
 
 
 def _control_provenance(model, label, truncation, per_class=None):
-    chunks = {}
-    if model.num_classes:
-        chunks["keras_genart.classes"] = ",".join(model.class_names)
-        chunks["keras_genart.class"] = (
-            "one row per class" if per_class else
-            "the classes in turn" if label is None else model.class_names[
-                int(model.resolve_labels(label, 1)[0])])
-    if truncation is not None:
-        from keras_genart.latents import TRUNCATION_RECIPE
+    from keras_genart import imaging
 
-        chunks["keras_genart.truncation"] = f"{truncation} ({TRUNCATION_RECIPE})"
-    return chunks
+    name = None
+    if model.num_classes and label is not None and not per_class:
+        name = model.class_names[int(model.resolve_labels(label, 1)[0])]
+    return imaging.control_provenance(model.class_names, name, truncation, bool(per_class))
 
 
 def cmd_sample(args):

@@ -39,8 +39,8 @@ def sample_latents(n, latent_dim, seed=0):
 
 TRUNCATION_RECIPE = (
     "threshold t = the (1 + psi) / 2 quantile of the standard normal; draw the latents of "
-    "the seed, then, with the same numpy Generator, redraw every value whose |z| > t "
-    "(numpy order) with standard_normal(count) until none is left")
+    "the seed; then, row by row, redraw every value of the row whose |z| > t with "
+    "numpy.random.default_rng([seed, 1]).standard_normal(count) until none is left")
 
 
 def truncation_threshold(psi):
@@ -84,7 +84,7 @@ def sample_truncated_latents(n, latent_dim, seed=0, truncation=None):
     `truncation` None or 1 gives exactly `sample_latents(n, latent_dim, seed)`;
     otherwise only the values beyond `truncation_threshold(truncation)` change
     (see `TRUNCATION_RECIPE`), so a truncated picture stays close to the
-    untruncated one of its seed.
+    untruncated one of its seed, and the first k latents do not depend on `n`.
     """
     if truncation is None or check_truncation(truncation) == 1.0:
         return sample_latents(n, latent_dim, seed)
@@ -94,12 +94,15 @@ def sample_truncated_latents(n, latent_dim, seed=0, truncation=None):
     if seed is None or int(seed) < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     threshold = truncation_threshold(truncation)
-    rng = np.random.default_rng(int(seed))
-    z = rng.standard_normal((n, int(latent_dim)))
-    beyond = np.abs(z) > threshold
-    while beyond.any():
-        z[beyond] = rng.standard_normal(int(beyond.sum()))
-        beyond = np.abs(z) > threshold
+    z = np.random.default_rng(int(seed)).standard_normal((n, int(latent_dim)))
+    # Redraws from a stream of their own, row by row: the first k pictures of a seed
+    # are the same whatever n is, as without truncation.
+    redraw = np.random.default_rng([int(seed), 1])
+    for row in z:
+        beyond = np.abs(row) > threshold
+        while beyond.any():
+            row[beyond] = redraw.standard_normal(int(beyond.sum()))
+            beyond = np.abs(row) > threshold
     return z.astype(np.float32)
 
 

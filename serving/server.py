@@ -763,14 +763,14 @@ def create_app(model_root=None, max_batch=64, max_body_bytes=1 << 20, max_sample
         try:
             if label is not None and not generator.class_names:
                 raise ValueError("'class': this model is not conditional, it has no classes")
-            labels = generator.labels(label, n)
+            generator.labels(label, n)  # a bad class is a 400 here
             if truncation is not None:
                 from keras_genart.latents import check_truncation
 
                 truncation = check_truncation(truncation)
         except ValueError as error:
             raise ApiError(400, str(error)) from None
-        return Response(generator.sample_png(n, seed, label=labels, truncation=truncation),
+        return Response(generator.sample_png(n, seed, label=label, truncation=truncation),
                         media_type="image/png", headers={"X-Model-Version": str(served)})
 
     @app.post("/v1/models/{path:path}")

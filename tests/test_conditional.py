@@ -1,6 +1,7 @@
 """Control over what gets made: latents (truncation, slerp, labels), conditional GANs from
 training to the CLI, export, the server and Node."""
 
+import io
 import json
 import os
 import re
@@ -38,6 +39,7 @@ def test_truncation_redraws_only_the_values_beyond_the_threshold():
     np.testing.assert_array_equal(cut[inside], plain[inside])
     assert not np.array_equal(cut[~inside], plain[~inside])
     np.testing.assert_array_equal(cut, sample_truncated_latents(50, 16, 3, 0.5))
+    np.testing.assert_array_equal(cut[:7], sample_truncated_latents(7, 16, 3, 0.5))
     for bad in (0, -0.5, 1.5, "x", float("nan")):
         with pytest.raises(ValueError, match=r"truncation must be"):
             sample_truncated_latents(2, 4, 0, bad)
@@ -285,6 +287,14 @@ def test_server_takes_labels_and_refuses_bad_ones(run):
     assert inputs["label"]["dtype"] == "DT_INT64"
     grid = client.get("/v1/models/dcgan:sample?n=2&seed=1&class=mondrian&truncation=0.7")
     assert grid.status_code == 200 and grid.headers["content-type"] == "image/png"
+    from PIL import Image
+
+    with Image.open(io.BytesIO(grid.content)) as picture:
+        assert picture.text["keras_genart.class"] == "mondrian"
+        assert picture.text["keras_genart.truncation"].startswith("0.7 (")
+        served = np.asarray(picture)[2:18, 2:18]
+    expected = run["model"].generate(1, seed=1, labels="mondrian", truncation=0.7)[0]
+    assert np.abs(served / 255.0 - expected).max() <= 1 / 255 + 1e-6
     for query, message in (("class=dots", "unknown class"), ("class=7", "not a class"),
                            ("truncation=0", "truncation must be in")):
         answer = client.get(f"/v1/models/dcgan:sample?{query}")
