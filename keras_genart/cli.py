@@ -463,13 +463,12 @@ def _control_arguments(parser):
 
 def _checked_control(model, label, truncation):
     """`(labels, truncation)` from --class and --truncation, or a UserInputError."""
-    from keras_genart.latents import check_truncation
+    from keras_genart.latents import check_truncation, label_from_text
 
     try:
         if truncation is not None:
             check_truncation(truncation)
-        if label is not None and model.num_classes and label not in model.class_names:
-            label = int(label) if label.lstrip("-").isdigit() else label
+        label = label_from_text(label, model.class_names)
         model.resolve_labels(label, 1)
     except ValueError as error:
         raise UserInputError(str(error)) from None
@@ -507,7 +506,8 @@ def write_samples(model_path, n, seed, out, separate=None, log=print, label=None
         images = imaging.to_uint8(model.generate(n, seed=seed, labels=label,
                                                  truncation=truncation))
     provenance = imaging.provenance(model.model_type, os.path.abspath(model_path), seed)
-    provenance.update(_control_provenance(model, label, truncation, per_class))
+    provenance.update(imaging.control_provenance(model.class_names, label, truncation,
+                                                 bool(per_class)))
     out_dir = os.path.dirname(os.path.abspath(out))
     os.makedirs(out_dir, exist_ok=True)
     imaging.save_png(out, imaging.make_grid(images, cols=cols),
@@ -521,15 +521,6 @@ def write_samples(model_path, n, seed, out, separate=None, log=print, label=None
                              {**provenance, "keras_genart.index": i})
         log(f"wrote {n} pictures into {separate}")
     return images
-
-
-def _control_provenance(model, label, truncation, per_class=None):
-    from keras_genart import imaging
-
-    name = None
-    if model.num_classes and label is not None and not per_class:
-        name = model.class_names[int(model.resolve_labels(label, 1)[0])]
-    return imaging.control_provenance(model.class_names, name, truncation, bool(per_class))
 
 
 def cmd_sample(args):
@@ -559,7 +550,7 @@ def cmd_interpolate(args):
                                        None),
                   "keras_genart.walk": f"slerp from seed {args.from_seed} to seed "
                                        f"{args.to_seed}, {args.steps} steps",
-                  **_control_provenance(model, label, truncation)}
+                  **imaging.control_provenance(model.class_names, label, truncation)}
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     imaging.atomic_write_bytes(args.out, imaging.animation_bytes(
         frames, suffix, args.frame_ms, provenance))

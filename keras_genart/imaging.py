@@ -77,25 +77,27 @@ def save_png(path, image, metadata=None):
     atomic_write_bytes(path, png_bytes(image, metadata))
 
 
-def control_provenance(class_names=None, class_name=None, truncation=None, per_class=False):
+def control_provenance(class_names=None, label=None, truncation=None, per_class=False):
     """The PNG text chunks that say which class and truncation made a picture.
 
     Args:
         class_names: list of str. A conditional model's classes; None or empty
             for an unconditional one.
-        class_name: str. The class every picture was asked for; None: the
-            classes in turn.
+        label: the one class (name or index) every picture was asked for;
+            None (or a list, one per picture): not named.
         truncation: float. The truncation psi; None for none.
         per_class: bool. A grid with one row per class.
     """
-    from keras_genart.latents import TRUNCATION_RECIPE
+    from keras_genart.latents import TRUNCATION_RECIPE, resolve_labels
 
     chunks = {}
     if class_names:
+        one = label is not None and np.ndim(label) == 0 and not per_class
         chunks["keras_genart.classes"] = ",".join(class_names)
-        chunks["keras_genart.class"] = ("one row per class" if per_class else
-                                        "the classes in turn" if class_name is None
-                                        else class_name)
+        chunks["keras_genart.class"] = (
+            "one row per class" if per_class else
+            class_names[int(resolve_labels(label, 1, class_names)[0])] if one
+            else "the classes in turn")
     if truncation is not None:
         chunks["keras_genart.truncation"] = f"{truncation} ({TRUNCATION_RECIPE})"
     return chunks

@@ -149,6 +149,14 @@ def class_labels(n, num_classes):
     return (np.arange(int(n)) % int(num_classes)).astype(np.int32)
 
 
+def label_from_text(text, class_names):
+    """A class as typed (`--class`, `:sample?class=`): a class name, else an index if the
+    text is a whole number, else the text (which `resolve_labels` refuses by name)."""
+    if text is None or not class_names or text in class_names:
+        return text
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
 def resolve_labels(labels, n, class_names):
     """int32 labels `(n,)` of a conditional model, from what a user asks for.
 
@@ -160,7 +168,8 @@ def resolve_labels(labels, n, class_names):
     """
     if not class_names:
         if labels is not None:
-            raise ValueError("this model is not conditional: it takes no labels")
+            raise ValueError("this model is not conditional: it takes no labels (a conditional "
+                             "one is trained on labelled data with --conditional)")
         return None
     if labels is None:
         return class_labels(n, len(class_names))

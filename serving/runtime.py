@@ -116,10 +116,7 @@ class Generator:
         """A grid of `n` pictures as PNG bytes, with the same provenance text chunks
         as `genart sample`."""
         grid = imaging.make_grid(self.sample(n, seed, label, truncation), cols=cols)
-        labels = self.labels(label, 1) if label is not None and np.ndim(label) == 0 else None
-        chunks = imaging.control_provenance(
-            self.class_names, None if labels is None else self.class_names[int(labels[0])],
-            truncation)
+        chunks = imaging.control_provenance(self.class_names, label, truncation)
         return imaging.png_bytes(grid, {**self._provenance(seed), **chunks,
                                         "keras_genart.n": n})
 

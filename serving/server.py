@@ -756,17 +756,13 @@ def create_app(model_root=None, max_batch=64, max_body_bytes=1 << 20, max_sample
         if not 0 <= seed < 2 ** 63 or not 1 <= n <= max_sample:
             raise ApiError(400, f"need 0 <= seed < 2**63 and 1 <= n <= {max_sample}, got "
                                 f"seed={seed}, n={n}")
-        label = query.get("class")
-        if label is not None and generator.class_names and label not in generator.class_names:
-            label = int(label) if label.isdigit() else label
+        from keras_genart.latents import check_truncation, label_from_text
+
+        label = label_from_text(query.get("class"), generator.class_names)
         truncation = query.get("truncation")
         try:
-            if label is not None and not generator.class_names:
-                raise ValueError("'class': this model is not conditional, it has no classes")
             generator.labels(label, n)  # a bad class is a 400 here
             if truncation is not None:
-                from keras_genart.latents import check_truncation
-
                 truncation = check_truncation(truncation)
         except ValueError as error:
             raise ApiError(400, str(error)) from None

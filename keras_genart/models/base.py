@@ -232,9 +232,6 @@ class GenerativeModel(keras.Model):
 
     def resolve_labels(self, labels, n):
         """int32 labels `(n,)` for `generate`'s `labels` (`keras_genart.latents.resolve_labels`)."""
-        if not self.num_classes and labels is not None:
-            raise ValueError(f"this {self.model_type} model is not conditional: it takes "
-                             "no labels (train one with class labels, --conditional)")
         return latents.resolve_labels(labels, n, self.class_names)
 
     def generate_from_latents(self, z, batch_size=256, labels=None):
