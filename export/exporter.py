@@ -13,9 +13,12 @@ from keras_genart.errors import ExportError, UserInputError, require_modules, re
 from keras_genart.export.metadata import (METADATA_FILE, NAME_PATTERN, VERSION_PATTERN,
                                          artifact_hashes)
 from keras_genart.imaging import atomic_write_bytes
-from keras_genart.latents import LATENT_RECIPE, TRUNCATION_RECIPE, sample_latents
+from keras_genart.latents import (LATENT_RECIPE, TRUNCATION_RECIPE, VARIATION_RECIPE,
+                                  sample_latents)
 
 FORMATS = ("savedmodel", "onnx")
+# A VAE's encoder beside model.onnx: vary and reconstruct without TensorFlow.
+ENCODER_ONNX = "encoder.onnx"
 PARITY_TOLERANCE = 1e-4
 # PNGs hold 8-bit pixels: the render signature is checked to one level.
 RENDER_TOLERANCE = 1 / 255
@@ -183,11 +186,20 @@ def export_model(model, out_dir, name=None, version=None, formats=FORMATS, opset
             parity.update(check_savedmodel(tmp_dir, model, z, reference, labels))
             log(f"SavedModel: signatures {', '.join(signatures)}")
         if "onnx" in formats:
-            from keras_genart.export.onnx import export_onnx, run_onnx
+            from keras_genart.export import onnx
 
             onnx_path = os.path.join(tmp_dir, "model.onnx")
-            export_onnx(model, onnx_path, opset=opset)
-            parity["onnx"] = float(np.max(np.abs(run_onnx(onnx_path, z, labels) - reference)))
+            onnx.export_onnx(model, onnx_path, opset=opset)
+            parity["onnx"] = float(np.max(np.abs(onnx.run_onnx(onnx_path, z, labels)
+                                                 - reference)))
+            if model.model_type == "vae":
+                # The generated pictures, encoded as the classes they were made with.
+                encoder_path = os.path.join(tmp_dir, ENCODER_ONNX)
+                onnx.export_encoder_onnx(model, encoder_path, opset=opset)
+                parity["onnx:encoder"] = max(
+                    float(np.max(np.abs(a - b))) for a, b in zip(
+                        onnx.run_encoder_onnx(encoder_path, reference, labels),
+                        model.encode_pictures(reference, labels)))
             log(f"ONNX: opset {opset}")
         for runtime, difference in parity.items():
             limit = parity_limit(runtime)
@@ -243,8 +255,14 @@ def _metadata(model, name, version, formats, signatures, opset, parity, run, sou
         "signatures": signatures,
         "onnx": {"file": "model.onnx", "input": "z",
                  "inputs": ["z", "label"] if model.num_classes else ["z"],
-                 "output": "images", "opset": opset}
+                 "output": "images", "opset": opset,
+                 **({"encoder": {"file": ENCODER_ONNX,
+                                 "inputs": ["images", "label"] if model.num_classes
+                                 else ["images"],
+                                 "outputs": ["mean", "log_var"]}}
+                    if model.model_type == "vae" else {})}
         if "onnx" in formats else None,
+        **({"variation_recipe": VARIATION_RECIPE} if model.model_type == "vae" else {}),
         "parity_max_abs_diff": parity,
         "exported": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "versions": versions,

@@ -18,17 +18,15 @@ def export_savedmodel(model, path):
             `[None, H, W, C]` in [0, 1].
         render: the same inputs -> `images_bytes`, one PNG per latent (TF
             Serving's REST API sends `*_bytes` outputs base64-encoded).
-        encode (VAE): `images` float32 `[None, H, W, C]` in [0, 1] -> `mean`,
-            `log_var`.
-        reconstruct (VAE): `images` -> `images`.
+        encode (VAE): `images` float32 `[None, H, W, C]` in [0, 1] (and, for
+            a conditional VAE, `label` int64 `[None]`) -> `mean`, `log_var`.
+        reconstruct (VAE): the same inputs -> `images`.
 
     Returns:
         list of signature names.
     """
     generator = model.sampling_generator
-    size, channels = model.image_size, model.channels
     inputs = generator_input_specs(model)
-    image_spec = tf.TensorSpec([None, size, size, channels], tf.float32, name="images")
 
     archive = keras.export.ExportArchive()
     archive.track(generator)
@@ -47,16 +45,17 @@ def export_savedmodel(model, path):
     if model.model_type == "vae":
         archive.track(model.encoder)
 
-        def encode(images):
-            mean, log_var = model.encoder(images * 2.0 - 1.0, training=False)
+        def encode(*args):
+            mean, log_var = run_encoder(model, *args)
             return {"mean": mean, "log_var": log_var}
 
-        def reconstruct(images):
-            mean, _ = model.encoder(images * 2.0 - 1.0, training=False)
-            return {"images": _to_unit(generator(mean, training=False))}
+        def reconstruct(images, *label):
+            mean, _ = run_encoder(model, images, *label)
+            return {"images": _to_unit(run_generator(model, mean, *label))}
 
-        archive.add_endpoint("encode", encode, input_signature=[image_spec])
-        archive.add_endpoint("reconstruct", reconstruct, input_signature=[image_spec])
+        archive.add_endpoint("encode", encode, input_signature=encoder_input_specs(model))
+        archive.add_endpoint("reconstruct", reconstruct,
+                             input_signature=encoder_input_specs(model))
         names += ["encode", "reconstruct"]
     logger = tf.get_logger()  # "INFO:tensorflow:Assets written to: ..." is noise here
     level = logger.level
@@ -74,6 +73,21 @@ def generator_input_specs(model):
     if model.num_classes:
         specs.append(tf.TensorSpec([None], tf.int64, name="label"))
     return specs
+
+
+def encoder_input_specs(model):
+    """A VAE's exported encoder inputs: `images` in [0, 1], and `label` (int64) if conditional."""
+    size, channels = model.image_size, model.channels
+    specs = [tf.TensorSpec([None, size, size, channels], tf.float32, name="images")]
+    if model.num_classes:
+        specs.append(tf.TensorSpec([None], tf.int64, name="label"))
+    return specs
+
+
+def run_encoder(model, images, label=None):
+    """A VAE's `(mean, log_var)` of exported inputs (images in [0, 1]; `label` int64)."""
+    return model.encode(images * 2.0 - 1.0,
+                        None if label is None else tf.cast(label, tf.int32), training=False)
 
 
 def run_generator(model, z, label=None):
@@ -105,12 +119,14 @@ def check_savedmodel(path, model, z, reference, labels=None):
     decoded = np.stack([tf.io.decode_png(png).numpy() for png in pngs]) / 255.0
     checks["savedmodel:render"] = difference(decoded, reference)
     if "encode" in signatures:
-        images = tf.constant(reference)
-        mean, log_var = (keras.ops.convert_to_numpy(t)
-                         for t in model.encoder(reference * 2.0 - 1.0, training=False))
-        encoded = signatures["encode"](images=images)
+        # The generated pictures, encoded as the classes they were made with.
+        inputs = {"images": tf.constant(reference)}
+        if labels is not None:
+            inputs["label"] = tf.constant(np.asarray(labels, np.int64))
+        mean, log_var = model.encode_pictures(reference, labels)
+        encoded = signatures["encode"](**inputs)
         checks["savedmodel:encode"] = max(difference(encoded["mean"], mean),
                                           difference(encoded["log_var"], log_var))
         checks["savedmodel:reconstruct"] = difference(
-            signatures["reconstruct"](images=images)["images"], model.generate_from_latents(mean))
+            signatures["reconstruct"](**inputs)["images"], model.reconstruct(reference, labels))
     return checks

@@ -226,9 +226,10 @@ def build_parser():
                        help="generator: stride-2 transposed convolutions, or nearest resize "
                             "and a 3x3 convolution (no checkerboard artifacts)")
     train.add_argument("--conditional", action="store_true",
-                       help="GANs: a class-conditional model (the generator takes a label; a "
-                            "projection discriminator) trained on the data's classes: class "
-                            "sub-folders, TFDS labels or the builtin: styles")
+                       help="a class-conditional model trained on the data's classes (class "
+                            "sub-folders, TFDS labels or the builtin: styles): GANs get a "
+                            "label in the generator and a projection discriminator, the vae "
+                            "a label in the encoder and the decoder")
     train.add_argument("--balance-classes", action="store_true",
                        help="labelled data: every class drawn equally often (rare classes' "
                             "pictures repeat more), for imbalanced folders")
@@ -298,6 +299,37 @@ def build_parser():
     interpolate.add_argument("--frame-ms", type=_positive_int, default=100,
                              help="milliseconds per frame")
     _control_arguments(interpolate)
+
+    vary = sub.add_parser(
+        "vary", help="VAE: variations of a picture (encoded, then decoded around it)",
+        formatter_class=fmt)
+    vary.add_argument("model_path", metavar="MODEL",
+                      help="a VAE: run folder, .keras file, or exported version folder "
+                           "(runs with onnxruntime, no TensorFlow)")
+    vary.add_argument("image", metavar="IMAGE", help="the picture (any size: centre square, "
+                                                      "resized)")
+    vary.add_argument("--n", type=_positive_int, default=8, help="number of variations")
+    vary.add_argument("--spread", type=float, default=0.5,
+                      help="distance from the picture in units of the prior's spread (0: "
+                           "reconstructions; 1: as far as a fresh sample)")
+    vary.add_argument("--seed", type=_non_negative_int, default=0, help="seed of the variations")
+    vary.add_argument("--class", dest="label", default=None, metavar="NAME",
+                      help="conditional VAEs: the class of the picture (required)")
+    vary.add_argument("--to-class", dest="to_label", default=None, metavar="NAME",
+                      help="conditional VAEs: draw the variations as this class instead")
+    vary.add_argument("--out", default="variations.png",
+                      help="grid PNG: the picture, then its variations")
+
+    reconstruct = sub.add_parser(
+        "reconstruct", help="VAE: pictures encoded and decoded, beside the originals",
+        formatter_class=fmt)
+    reconstruct.add_argument("model_path", metavar="MODEL",
+                             help="a VAE: run folder, .keras file, or exported version folder")
+    reconstruct.add_argument("images", metavar="IMAGE", nargs="+", help="picture files")
+    reconstruct.add_argument("--class", dest="label", default=None, metavar="NAME",
+                             help="conditional VAEs: the class of the pictures (required)")
+    reconstruct.add_argument("--out", default="reconstruction.png",
+                             help="grid PNG: each picture beside its reconstruction")
 
     export = sub.add_parser("export", help="export a generator as SavedModel and ONNX",
                             formatter_class=fmt)
@@ -561,6 +593,120 @@ def cmd_interpolate(args):
     return 0
 
 
+def _load_vae(path):
+    """A VAE to vary or reconstruct with: a Keras model (run folder, .keras) or, for an
+    exported version folder, the onnxruntime `Generator` (no TensorFlow)."""
+    from keras_genart.export.metadata import METADATA_FILE
+
+    if os.path.isfile(os.path.join(path, METADATA_FILE)):
+        from keras_genart.serving import Generator
+
+        try:
+            model = Generator(path)
+        except (OSError, ValueError) as error:
+            raise UserInputError(f"{path}: {error}") from None
+        model_type = model.metadata["model_type"]
+        if model_type == "vae" and model.encoder_session is None:
+            raise UserInputError(f"{path} has no encoder.onnx (exported without ONNX, or by "
+                                 "an older keras_genart): export the VAE again")
+    else:
+        _quiet_tensorflow()
+        from keras_genart.runs import load_trained_model
+
+        model = load_trained_model(path)
+        model_type = model.model_type
+    if model_type != "vae":
+        raise UserInputError(f"{path} is a {model_type}: variations and reconstructions "
+                             "need an encoder, which only the vae has")
+    return model
+
+
+def _as_uint8(pictures):
+    import numpy as np
+
+    from keras_genart import imaging
+
+    pictures = np.asarray(pictures)
+    return pictures if pictures.dtype == "uint8" else imaging.to_uint8(pictures)
+
+
+def _picture_class(model, text, what="--class"):
+    from keras_genart.latents import label_from_text, resolve_labels
+
+    if text is None:
+        if model.class_names:
+            raise UserInputError(f"this VAE is conditional: say which class the picture is "
+                                 f"with {what} (one of {', '.join(model.class_names)})")
+        return None
+    label = label_from_text(text, model.class_names)
+    try:
+        resolve_labels(label, 1, model.class_names)
+    except ValueError as error:
+        raise UserInputError(f"{what}: {error}") from None
+    return label
+
+
+def cmd_vary(args):
+    import numpy as np
+
+    from keras_genart import imaging
+    from keras_genart.latents import VARIATION_RECIPE, check_spread
+
+    try:
+        check_spread(args.spread)
+    except ValueError as error:
+        raise UserInputError(f"--spread: {error}") from None
+    model = _load_vae(args.model_path)
+    label = _picture_class(model, args.label)
+    to_label = None if args.to_label is None else _picture_class(model, args.to_label,
+                                                                 "--to-class")
+    try:
+        picture = imaging.load_picture(args.image, model.image_size, model.channels)
+    except ValueError as error:
+        raise UserInputError(str(error)) from None
+    variations = _as_uint8(model.vary(picture, n=args.n, seed=args.seed, spread=args.spread,
+                                      label=label, to_label=to_label))
+    provenance = {**imaging.provenance("vae", os.path.abspath(args.model_path), args.seed),
+                  "keras_genart.source_picture": os.path.abspath(args.image),
+                  "keras_genart.spread": str(args.spread),
+                  "keras_genart.variation_recipe": VARIATION_RECIPE,
+                  **imaging.control_provenance(model.class_names,
+                                               label if to_label is None else to_label)}
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    grid = imaging.make_grid(np.concatenate([picture[None], variations]),
+                             cols=min(args.n + 1, 9))
+    imaging.save_png(args.out, grid, {**provenance, "keras_genart.n": args.n})
+    print(f"wrote {args.out} (the picture, then {args.n} variations, spread {args.spread}, "
+          f"seed {args.seed})")
+    return 0
+
+
+def cmd_reconstruct(args):
+    import numpy as np
+
+    from keras_genart import imaging
+
+    model = _load_vae(args.model_path)
+    label = _picture_class(model, args.label)
+    try:
+        pictures = np.stack([imaging.load_picture(path, model.image_size, model.channels)
+                             for path in args.images])
+    except ValueError as error:
+        raise UserInputError(str(error)) from None
+    rebuilt = _as_uint8(model.reconstruct(pictures, label))
+    pairs = np.stack([pictures, rebuilt], axis=1).reshape((-1,) + pictures.shape[1:])
+    error = float(np.mean(np.abs(pictures.astype(np.float32) - rebuilt) / 255.0))
+    provenance = {**imaging.provenance("vae", os.path.abspath(args.model_path), None),
+                  **imaging.control_provenance(model.class_names, label),
+                  "keras_genart.n": len(pictures)}
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    imaging.save_png(args.out, imaging.make_grid(pairs, cols=2 * min(len(pictures), 4)),
+                     provenance)
+    print(f"wrote {args.out} ({len(pictures)} pictures, each beside its reconstruction; "
+          f"mean absolute error {error:.4f} of the value range)")
+    return 0
+
+
 def cmd_export(args):
     from keras_genart.export import export_model
 
@@ -705,7 +851,7 @@ def cmd_demo(args):
 
 
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "interpolate": cmd_interpolate,
-            "export": cmd_export,
+            "vary": cmd_vary, "reconstruct": cmd_reconstruct, "export": cmd_export,
             "serve": cmd_serve, "evaluate": cmd_evaluate, "demo": cmd_demo}
 
 

@@ -19,6 +19,41 @@ def to_uint8(images):
     return np.clip(np.rint(images * 255.0), 0, 255).astype(np.uint8)
 
 
+def to_unit_float(pictures):
+    """Pictures as float32 in [0, 1]: uint8 ones divided by 255, float ones checked."""
+    pictures = np.asarray(pictures)
+    if pictures.dtype == np.uint8:
+        return pictures.astype(np.float32) / 255.0
+    if pictures.dtype.kind not in "fiu":
+        raise ValueError(f"pictures must be uint8 or floats in [0, 1], got {pictures.dtype}")
+    pictures = pictures.astype(np.float32)
+    if pictures.size and not (np.isfinite(pictures).all() and pictures.min() >= 0.0
+                              and pictures.max() <= 1.0):
+        raise ValueError("float pictures must be in [0, 1] (uint8 ones in 0..255); got "
+                         f"values from {pictures.min():.3g} to {pictures.max():.3g}")
+    return pictures
+
+
+def load_picture(path, image_size, channels=3):
+    """A picture file as uint8 `(image_size, image_size, channels)`, prepared like training
+    data: EXIF orientation, transparency on white, centre square, resized with antialiasing.
+
+    Raises ValueError (with the reason) for a missing, unreadable or unusable file.
+    """
+    from keras_genart.data.image_folder import SkippedImage, load_image
+
+    if not os.path.isfile(path):
+        raise ValueError(f"{path}: no such picture file")
+    try:
+        picture = load_image(path, int(image_size), min_size=1)
+    except SkippedImage as error:
+        raise ValueError(f"{path}: cannot read this picture ({error})") from None
+    if int(channels) == 1:  # ITU-R 601 luma, as PIL's convert("L")
+        luma = picture.astype(np.float32) @ np.asarray([0.299, 0.587, 0.114], np.float32)
+        picture = np.clip(np.round(luma), 0, 255).astype(np.uint8)[..., None]
+    return picture
+
+
 def make_grid(images, cols=None, padding=2, pad_value=255):
     """Tiles a batch of images into one picture.
 

@@ -106,6 +106,46 @@ def sample_truncated_latents(n, latent_dim, seed=0, truncation=None):
     return z.astype(np.float32)
 
 
+VARIATION_RECIPE = (
+    "encode the picture to its mean latent m; variation i of n is "
+    "m + spread * numpy.random.default_rng(seed).standard_normal((n, latent_dim))[i], "
+    "in float32")
+
+
+def check_spread(spread):
+    """`spread` as a float >= 0, or a ValueError that says what it must be."""
+    try:
+        value = float(spread)
+    except (TypeError, ValueError):
+        raise ValueError(f"spread must be a number >= 0, got {spread!r}") from None
+    if not value >= 0.0 or math.isinf(value):
+        raise ValueError(f"spread must be a finite number >= 0 (0: the reconstruction "
+                         f"itself; 1: as far as the prior's own spread), got {spread!r}")
+    return value
+
+
+def variation_latents(mean, n, seed=0, spread=0.5):
+    """`n` latents around an encoded picture's mean (`VARIATION_RECIPE`).
+
+    `mean + spread * sample_latents(n, latent_dim, seed)`: `spread` is in
+    units of the prior N(0, I), so 0 gives `n` reconstructions and 1 strays
+    as far as a fresh sample's distance from the average; the same seed gives
+    the same variations in every runtime.
+
+    Args:
+        mean: array `(latent_dim,)` (or `(1, latent_dim)`). The encoder's mean.
+        n: int. Number of variations.
+        seed: int. Defaults to 0.
+        spread: float >= 0. Defaults to 0.5.
+
+    Returns:
+        float32 array `(n, latent_dim)`.
+    """
+    mean = np.asarray(mean, np.float32).reshape(-1)
+    noise = sample_latents(n, mean.shape[0], seed)
+    return (mean[None, :] + np.float32(check_spread(spread)) * noise).astype(np.float32)
+
+
 def slerp(a, b, steps):
     """`steps` latents on the spherical path from `a` to `b`, both ends included.
 

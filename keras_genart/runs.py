@@ -48,7 +48,7 @@ class TrainConfig:
     `resolved_shared_fakes`); `d_final_size="auto"` is 8 for DCGAN and 4 for
     WGAN-GP (`resolved_d_final_size`). `augment` is empty by default: `flip`
     suits only subjects that may face either way. `conditional=True` trains a
-    conditional GAN on the data's classes; `balance_classes=True` draws every
+    conditional model (GAN or VAE) on the data's classes; `balance_classes=True` draws every
     class equally often (`ImageBatches(balanced=True)`).
     """
 
@@ -129,9 +129,6 @@ class TrainConfig:
             raise UserInputError(f"r1 must be 0 (off) or more, got {self.r1}")
         if self.conditional not in (True, False):
             raise UserInputError(f"conditional must be true or false, got {self.conditional!r}")
-        if self.model == "vae" and self.conditional:
-            raise UserInputError("the conditional VAE is not built yet; --conditional trains "
-                                 "a GAN (dcgan, wgan-gp)")
         if self.conditional and int(self.packing) != 1:
             raise UserInputError("a conditional GAN does not pack (--packing 1): the pictures "
                                  "judged together would have different labels")

@@ -11,7 +11,8 @@ from keras_genart.export.metadata import (
     read_metadata,
     sha256_file,
 )
-from keras_genart.latents import resolve_labels, sample_truncated_latents, slerp
+from keras_genart.latents import (resolve_labels, sample_truncated_latents, slerp,
+                                  variation_latents)
 
 
 def find_versions(model_dir):
@@ -45,6 +46,8 @@ class Generator:
     >>> gen = Generator("exported/dcgan/1")
     >>> pictures = gen.sample(4, seed=0)          # uint8 (4, H, W, 3)
     >>> png = gen.sample_png(16, seed=0)          # a grid as PNG bytes
+    >>> # a VAE export (encoder.onnx beside model.onnx):
+    >>> # gen.vary(imaging.load_picture("cat.png", gen.image_size), n=8, spread=0.5)
     """
 
     def __init__(self, version_dir, verify=True, threads=None):
@@ -63,6 +66,18 @@ class Generator:
             options.intra_op_num_threads = int(threads)
         self.session = ort.InferenceSession(onnx_path, options,
                                             providers=["CPUExecutionProvider"])
+        # A VAE's encoder.onnx (vary, reconstruct); None for GANs and older exports.
+        encoder = (self.metadata.get("onnx") or {}).get("encoder")
+        self.encoder_session = None
+        if encoder:
+            encoder_path = os.path.join(self.path, encoder["file"])
+            expected = self.metadata.get("sha256", {}).get(encoder["file"])
+            if verify and expected and sha256_file(encoder_path) != expected:
+                raise ValueError(
+                    f"{encoder_path} does not match the sha256 in {METADATA_FILE}; the file "
+                    "is incomplete or was changed after export")
+            self.encoder_session = ort.InferenceSession(encoder_path, options,
+                                                        providers=["CPUExecutionProvider"])
         self.latent_dim = int(self.metadata["latent_dim"])
         self.image_size = int(self.metadata["image_size"])
         self.channels = int(self.metadata["channels"])
@@ -106,6 +121,48 @@ class Generator:
             raise ValueError(f"steps must be at least 2, got {steps}")
         a, b = (self.latents(1, seed, truncation)[0] for seed in (seed_a, seed_b))
         return imaging.to_uint8(self.run(slerp(a, b, int(steps)), label))
+
+    def _picture_labels(self, label, n):
+        if self.class_names and label is None:
+            raise ValueError(f"this VAE is conditional: say which class the picture is (one "
+                             f"of {', '.join(self.class_names)})")
+        return self.labels(label, n)
+
+    def encode(self, pictures, label=None):
+        """A VAE's `(mean, log_var)` float32 `(n, latent_dim)` of pictures `(n, H, W, C)` (or
+        one), uint8 or floats in [0, 1]; a conditional VAE also needs their class."""
+        if self.encoder_session is None:
+            raise ValueError(f"{self.path} has no encoder.onnx: encode, reconstruct and vary "
+                             f"are for VAEs (this is a {self.metadata['model_type']}), "
+                             "exported with ONNX by this version of keras_genart")
+        pictures = imaging.to_unit_float(pictures)
+        pictures = pictures[None] if pictures.ndim == 3 else pictures
+        shape = (self.image_size, self.image_size, self.channels)
+        if pictures.ndim != 4 or pictures.shape[1:] != shape:
+            raise ValueError(f"pictures must have shape (n, {', '.join(map(str, shape))}) "
+                             f"(or one picture {shape}); got {pictures.shape}")
+        feed = {"images": np.ascontiguousarray(pictures, np.float32)}
+        labels = self._picture_labels(label, len(pictures))
+        if labels is not None:
+            feed["label"] = labels.astype(np.int64)
+        mean, log_var = self.encoder_session.run(["mean", "log_var"], feed)
+        return mean, log_var
+
+    def reconstruct(self, pictures, label=None):
+        """A VAE's uint8 pictures decoded from the encoded means of `pictures`."""
+        mean, _ = self.encode(pictures, label)
+        return imaging.to_uint8(self.run(mean, self._picture_labels(label, len(mean))))
+
+    def vary(self, picture, n=8, seed=0, spread=0.5, label=None, to_label=None):
+        """A VAE's `n` uint8 variations of one picture: the same pictures as the Keras
+        model's `vary` (`keras_genart.latents.variation_latents`)."""
+        mean, _ = self.encode(picture, None if label is None else [label])
+        if len(mean) != 1:
+            raise ValueError(f"vary takes one picture, got {len(mean)}")
+        if to_label is not None and not self.class_names:
+            raise ValueError("to_label is for conditional VAEs; this one has no classes")
+        z = variation_latents(mean[0], n, seed, spread)
+        return imaging.to_uint8(self.run(z, label if to_label is None else to_label))
 
     def png(self, images):
         """PNG bytes for each uint8 picture (from latents sent by a client: no seed)."""

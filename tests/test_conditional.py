@@ -203,8 +203,6 @@ def test_conditional_training_needs_labelled_data(tmp_path, capsys):
     assert main(args) == 2
     assert "--balance-classes needs labelled data" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
-    assert main(["train", "vae", "--conditional", "--dry-run"]) == 2
-    assert "conditional VAE is not built yet" in capsys.readouterr().err
 
 
 def test_conditional_run_resumes_and_refuses_other_classes(tmp_path, capsys):
@@ -320,3 +318,94 @@ def test_node_example_takes_a_label(run, node_app, tmp_path):
                          cwd=node_app, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and 'label "dots" is not a class' in bad.stderr
     assert os.path.getsize(tmp_path / "out.json") > 0
+
+
+# --- the conditional VAE: vary and reconstruct, from Keras and from the ONNX files ----
+
+@pytest.fixture(scope="module")
+def vae_run(tmp_path_factory):
+    """A tiny conditional VAE trained by `genart train vae --conditional`, its export, and
+    a picture of the Mondrian style to vary."""
+    from keras_genart import imaging
+    from keras_genart.runs import load_trained_model
+
+    base = tmp_path_factory.mktemp("cvae")
+    assert main(["train", "vae", "--conditional", "--run-dir", str(base / "run"), *TINY]) == 0
+    assert main(["export", str(base / "run"), "--out", str(base / "models")]) == 0
+    model = load_trained_model(base / "run")
+    picture = imaging.to_uint8(model.generate(1, seed=3, labels="mondrian"))[0]
+    imaging.save_png(base / "picture.png", picture)
+    return {"dir": base / "run", "model": model, "picture": picture,
+            "version_dir": base / "models" / "vae" / "1", "image": base / "picture.png"}
+
+
+def test_vae_varies_the_same_from_keras_and_from_onnx(vae_run):
+    import onnx
+
+    from keras_genart.latents import variation_latents
+    from keras_genart.serving import Generator
+
+    metadata = json.loads((vae_run["version_dir"] / "metadata.json").read_text())
+    assert metadata["onnx"]["encoder"] == {"file": "encoder.onnx", "inputs": ["images", "label"],
+                                           "outputs": ["mean", "log_var"]}
+    assert {"savedmodel:encode", "savedmodel:reconstruct", "onnx", "onnx:encoder"} <= set(
+        metadata["parity_max_abs_diff"])
+    assert "encoder.onnx" in metadata["sha256"] and "variation_recipe" in metadata
+    proto = onnx.load(vae_run["version_dir"] / "encoder.onnx")
+    assert [i.name for i in proto.graph.input] == ["images", "label"]
+    model, picture = vae_run["model"], vae_run["picture"]
+    generator = Generator(vae_run["version_dir"])
+    # The float pictures of `vary`: Keras' and onnxruntime's within 1e-4.
+    expected = model.vary(picture, n=4, seed=1, spread=0.5, label="mondrian")
+    mean, _ = generator.encode(picture, ["mondrian"])
+    got = generator.run(variation_latents(mean[0], 4, seed=1, spread=0.5), "mondrian")
+    assert np.abs(got - expected).max() <= 1e-4
+    uint8 = generator.vary(picture, n=4, seed=1, spread=0.5, label="mondrian")
+    assert np.abs(uint8 / 255.0 - expected).max() <= 1 / 255 + 1e-6
+    styled = generator.vary(picture, n=4, seed=1, label="mondrian", to_label="op_art")
+    assert np.abs(styled / 255.0 - model.vary(picture, n=4, seed=1, label="mondrian",
+                                              to_label="op_art")).max() <= 1 / 255 + 1e-6
+    rebuilt = generator.reconstruct(np.stack([picture, picture]), "mondrian")
+    assert np.abs(rebuilt / 255.0 - model.reconstruct(picture[None], "mondrian")[0]).max() \
+        <= 1 / 255 + 1e-6
+    with pytest.raises(ValueError, match="conditional: say which class"):
+        generator.vary(picture)
+    with pytest.raises(ValueError, match="pictures must have shape"):
+        generator.encode(picture[:8], "mondrian")
+
+
+def test_cli_vary_and_reconstruct(vae_run, run, tmp_path, capsys):
+    from PIL import Image
+
+    image = str(vae_run["image"])
+    for source, out in ((vae_run["dir"], "keras.png"), (vae_run["version_dir"], "onnx.png")):
+        assert main(["vary", str(source), image, "--class", "mondrian", "--n", "3", "--seed",
+                     "2", "--out", str(tmp_path / out)]) == 0
+    with Image.open(tmp_path / "keras.png") as grid:
+        assert grid.size == (4 * 18 + 2, 18 + 2)  # the picture, then 3 variations
+        assert grid.text["keras_genart.class"] == "mondrian"
+        assert grid.text["keras_genart.spread"] == "0.5"
+        keras_pixels = np.asarray(grid).astype(int)
+    with Image.open(tmp_path / "onnx.png") as grid:
+        assert np.abs(np.asarray(grid).astype(int) - keras_pixels).max() <= 1
+    expected = vae_run["model"].vary(vae_run["picture"], n=3, seed=2, label="mondrian")
+    np.testing.assert_array_equal(keras_pixels[2:18, 20:36], np.rint(expected[0] * 255))
+    capsys.readouterr()
+    assert main(["reconstruct", str(vae_run["version_dir"]), image, image, "--class", "2",
+                 "--out", str(tmp_path / "rec.png")]) == 0
+    assert "mean absolute error" in capsys.readouterr().out
+    with Image.open(tmp_path / "rec.png") as grid:
+        assert grid.size == (4 * 18 + 2, 18 + 2)  # two pairs: picture, reconstruction
+    for args, message in (
+            (["vary", str(vae_run["dir"]), image], "say which class the picture is with "
+                                                   "--class"),
+            (["vary", str(vae_run["dir"]), image, "--class", "dots"], "unknown class 'dots'"),
+            (["vary", str(vae_run["dir"]), str(tmp_path / "none.png"), "--class", "0"],
+             "no such picture file"),
+            (["vary", str(vae_run["dir"]), image, "--class", "0", "--spread", "-1"],
+             "spread must be a finite number >= 0"),
+            (["vary", str(run["version_dir"]), image], "is a dcgan: variations and "
+                                                       "reconstructions need an encoder")):
+        assert main([*args, "--out", str(tmp_path / "bad.png")]) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "bad.png").exists()

@@ -191,6 +191,19 @@ def test_vae_gets_encode_and_reconstruct(tmp_path):
     assert np.abs(mean - np.asarray(expected_mean)).max() <= 1e-5
     recon = loaded.signatures["reconstruct"](images=tf.constant(images))["images"].numpy()
     assert recon.shape == images.shape and 0 <= recon.min() and recon.max() <= 1
+    # encoder.onnx: vary and reconstruct without TensorFlow, as Keras does them.
+    assert parity["onnx:encoder"] <= 1e-4
+    from keras_genart.serving import Generator
+
+    generator = Generator(metadata["path"])
+    assert generator.class_names is None
+    expected = model.vary(images[0], n=3, seed=2, spread=0.7)
+    assert np.abs(generator.vary(images[0], n=3, seed=2, spread=0.7) / 255.0
+                  - expected).max() <= 1 / 255 + 1e-6
+    mean, log_var = generator.encode(images)
+    assert np.abs(mean - np.asarray(expected_mean)).max() <= 1e-4
+    with pytest.raises(ValueError, match="takes no labels"):
+        generator.vary(images[0], label=1)
 
 
 def test_ema_models_export_the_moving_average(tmp_path):

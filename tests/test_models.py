@@ -49,14 +49,30 @@ def test_wgan_gp_standard_checks(tiny_data, tmp_path):
 
 
 def test_vae_standard_checks(tiny_data, tmp_path):
+    # A conditional VAE (the five styles of the tiny data); the unconditional one goes
+    # through the CLI and export tests.
+    styles = ["bauhaus", "kandinsky", "mondrian", "op_art", "suprematism"]
     model = run_model_checks(
-        lambda: build_model("vae", beta=0.5, seed=1, **TINY), tiny_data, tmp_path)
-    assert isinstance(model, VAE)
+        lambda: build_model("vae", beta=0.5, seed=1, class_names=styles, **TINY),
+        tiny_data, tmp_path)
+    assert isinstance(model, VAE) and model.class_names == styles
     assert {m.name for m in model.metrics} == {"loss", "reconstruction_loss", "kl_loss"}
-    batch = next(iter(tiny_data))[0]
-    mean, log_var = model.encode(batch)
+    batch, labels = next(iter(tiny_data))
+    mean, log_var = model.encode(batch, labels)
     assert mean.shape == log_var.shape == (4, TINY["latent_dim"])
-    assert model(batch).shape == batch.shape
+    assert model([batch, labels]).shape == batch.shape
+    pictures = model.generate(2, seed=0, labels="op_art")
+    variations = model.vary(pictures[0], n=3, seed=1, spread=0.5, label="op_art")
+    assert variations.shape == (3,) + pictures.shape[1:]
+    np.testing.assert_array_equal(variations, model.vary(pictures[0], n=3, seed=1, spread=0.5,
+                                                         label=3))
+    # spread 0: every variation is the reconstruction.
+    same = model.vary(pictures[0], n=2, spread=0.0, label="op_art")
+    np.testing.assert_allclose(same[1], model.reconstruct(pictures[:1], "op_art")[0], atol=1e-6)
+    assert not np.allclose(model.vary(pictures[0], n=3, seed=1, label="op_art",
+                                      to_label="bauhaus"), variations)
+    with pytest.raises(ValueError, match="conditional: say which class the picture is"):
+        model.vary(pictures[0])
 
 
 def test_wgan_gp_penalty_matches_hand_computation():

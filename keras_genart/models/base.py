@@ -497,13 +497,8 @@ class AdversarialModel(GenerativeModel):
                 f"generator takes latents of size {latent_input}, not latent_dim={latent_dim}"
             )
         conditional = class_names is not None
-        for network, what in ((generator, "generator"), (discriminator, "discriminator")):
-            if len(network.inputs) != 1 + conditional:
-                raise ValueError(
-                    f"the {what} takes {len(network.inputs)} input(s): a conditional GAN's "
-                    "networks take two (pictures or latents, and labels), an unconditional "
-                    "GAN's one" + ("; pass class_names for a conditional GAN"
-                                   if not conditional else ""))
+        check_network_inputs({"generator": generator, "discriminator": discriminator},
+                             conditional, "GAN")
         packing = int(packing)
         if packing < 1:
             raise ValueError(f"packing must be at least 1, got {packing}")
@@ -695,6 +690,21 @@ class AdversarialModel(GenerativeModel):
                   "r1_weight": self.r1_weight, "r1_interval": self.r1_interval,
                   "ema": self.ema, "shared_fakes": self.shared_fakes}
         return self._serialize_submodels(config)
+
+
+def check_network_inputs(networks, conditional, kind):
+    """Refuses networks whose inputs do not fit a conditional (or unconditional) model.
+
+    A conditional model's networks take two inputs (pictures or latents, and
+    labels), an unconditional one's one.
+    """
+    for what, network in networks.items():
+        if len(network.inputs) != 1 + bool(conditional):
+            raise ValueError(
+                f"the {what} takes {len(network.inputs)} input(s): a conditional {kind}'s "
+                f"networks take two (pictures or latents, and labels), an unconditional "
+                f"{kind}'s one" + (f"; pass class_names for a conditional {kind}"
+                                   if not conditional else ""))
 
 
 def _copy_of(network):

@@ -65,10 +65,11 @@ def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
             to 8 for DCGAN (about 1.5x the steps per second on a CPU, and
             lower FID and KID at equal wall time: README, "Better pictures")
             and 4 for WGAN-GP.
-        class_names: list of str. GANs: a conditional GAN of these classes
-            (conditional batch normalization in the generator, a projection
-            discriminator: `AdversarialModel`). Defaults to None
-            (unconditional).
+        class_names: list of str. A conditional model of these classes: GANs
+            get conditional batch normalization in the generator and a
+            projection discriminator (`AdversarialModel`), the VAE a label
+            embedding in the encoder and conditional batch normalization in
+            the decoder (`VAE`). Defaults to None (unconditional).
 
     Returns:
         A `DCGAN`, `WGANGP` or `VAE`.
@@ -116,9 +117,6 @@ def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
     if upsampling not in networks.UPSAMPLINGS:
         raise UserInputError(f"upsampling {upsampling!r} is unknown; choose "
                              f"{', '.join(networks.UPSAMPLINGS)}")
-    if class_names is not None and model_type == "vae":
-        raise UserInputError("the conditional VAE is not built yet; a conditional model is a "
-                             "GAN (dcgan, wgan-gp)")
     if class_names is not None and not list(class_names):
         raise UserInputError("a conditional model needs labelled data (class sub-folders, a "
                              "TFDS set with labels, or the builtin: styles); this data has "
@@ -175,12 +173,12 @@ def _build(model_type, image_size, latent_dim, base_width, max_width, blocks_per
     widths = dict(image_size=image_size, base_width=base_width, max_width=max_width,
                   blocks_per_stage=blocks_per_stage)
     common = dict(augmentation=augmentation, seed=seed)
-    if model_type == "vae":
-        return VAE(networks.build_encoder(latent_dim=latent_dim, **widths),
-                   networks.build_decoder(latent_dim=latent_dim, upsampling=upsampling,
-                                          **widths),
-                   beta=beta, **common)
     classes = len(class_names) if class_names else None
+    if model_type == "vae":
+        return VAE(networks.build_encoder(latent_dim=latent_dim, num_classes=classes, **widths),
+                   networks.build_decoder(latent_dim=latent_dim, upsampling=upsampling,
+                                          num_classes=classes, **widths),
+                   beta=beta, class_names=class_names, **common)
     generator = networks.build_generator(latent_dim=latent_dim, upsampling=upsampling,
                                          num_classes=classes, **widths)
     parts = dict(parts, class_names=class_names)
