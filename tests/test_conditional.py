@@ -75,6 +75,37 @@ def test_labels_by_name_or_index_and_clear_errors():
         resolve_labels(1, 2, [])
 
 
+_NODE_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "serving", "node")
+_DUMP_JS = """
+const fs = require("fs");
+const latents = require(process.argv[2]);
+const out = [];
+for (const [n, dim, seed, psi] of JSON.parse(fs.readFileSync(process.argv[3], "utf8"))) {
+  out.push(...latents.sampleTruncatedLatents(n, dim, seed, psi));
+}
+fs.writeFileSync(process.argv[4], Buffer.from(Float32Array.from(out).buffer));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_javascript_latents_equal_numpys(tmp_path):
+    # serving/node/latents.js (Node, and browsers) ports default_rng's SeedSequence,
+    # PCG64 and ziggurat normals, and the truncation redraws: float32-equal to NumPy.
+    spec = [[n, dim, seed, None] for seed in range(1000) for n, dim in ((1, 1), (3, 7), (2, 128))]
+    spec += [[4, 16, seed, psi] for seed in range(200) for psi in (0.5, 0.7)]
+    spec += [[2, 8, 2 ** 40 + 3, None], [2, 8, 2 ** 40 + 3, 0.3]]  # seeds beyond 32 bits
+    (tmp_path / "dump.js").write_text(_DUMP_JS)
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    subprocess.run(["node", str(tmp_path / "dump.js"), os.path.join(_NODE_DIR, "latents.js"),
+                    str(tmp_path / "spec.json"), str(tmp_path / "out.bin")], check=True,
+                   timeout=120)
+    got = np.fromfile(tmp_path / "out.bin", np.float32)
+    expected = np.concatenate([sample_truncated_latents(n, dim, seed, psi).ravel()
+                               for n, dim, seed, psi in spec])
+    assert got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)
+
+
 # --- the models ----------------------------------------------------------------------
 
 def _tiny_conditional(model_type="dcgan", **kwargs):
@@ -318,6 +349,25 @@ def test_node_example_takes_a_label(run, node_app, tmp_path):
                          cwd=node_app, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and 'label "dots" is not a class' in bad.stderr
     assert os.path.getsize(tmp_path / "out.json") > 0
+    # From a seed: the latents of latents.js, the grid of `genart sample`.
+    from PIL import Image
+
+    node = subprocess.run(["node", "generate.js", str(run["version_dir"]), "--seed", "7", "--n",
+                           "5", "--class", "mondrian", "--truncation", "0.7", "--out",
+                           str(tmp_path / "node.png")],
+                          cwd=node_app, capture_output=True, text=True, timeout=120)
+    assert node.returncode == 0, node.stderr
+    assert main(["sample", str(run["dir"]), "--seed", "7", "--n", "5", "--class", "mondrian",
+                 "--truncation", "0.7", "--out", str(tmp_path / "python.png")]) == 0
+    with Image.open(tmp_path / "node.png") as grid, \
+            Image.open(tmp_path / "python.png") as reference:
+        assert grid.size == reference.size and grid.text["keras_genart.class"] == "mondrian"
+        assert grid.text["keras_genart.seed"] == "7"
+        difference = np.abs(np.asarray(grid).astype(int) - np.asarray(reference).astype(int))
+    assert difference.max() <= 1  # onnxruntime against Keras: within 1e-4 before rounding
+    bad = subprocess.run(["node", "generate.js", str(run["version_dir"]), "--seed", "-1"],
+                         cwd=node_app, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "--seed must be a non-negative integer" in bad.stderr
 
 
 # --- the conditional VAE: vary and reconstruct, from Keras and from the ONNX files ----

@@ -1,62 +1,213 @@
 // Runs an exported keras_genart generator with onnxruntime-node, no Python or TensorFlow.
 //
+//   node generate.js VERSION_DIR --seed 1 [--n 16] [--class NAME] [--truncation 0.7]
+//                    [--out grid.png | --out images.json]
 //   node generate.js VERSION_DIR Z.json OUT.json
 //
 // VERSION_DIR is a folder written by `genart export` (model.onnx + metadata.json).
-// Z.json holds {"z": [[...latent_dim numbers...], ...]}: the latents. Draw them with
-// keras_genart's recipe (numpy.random.default_rng(seed).standard_normal((n, latent_dim)))
-// to get the same pictures as Python; JavaScript has no bit-identical PCG64 normal
-// sampler, so the latents travel as data. A conditional model (metadata "conditional")
-// also takes "label": one class per latent, an index or a name of metadata.class_names.
-// OUT.json receives
+//
+// With --seed the latents come from keras_genart's recipe, ported in latents.js
+// (numpy.random.default_rng(seed).standard_normal((n, latent_dim)) as float32, and the
+// truncation redraws): the same seed, class and truncation give the same pictures as
+// `genart sample`, the Python runtime and the server's :sample. --out *.png writes them as
+// one grid (the layout of `genart sample`) with provenance text chunks; *.json writes
 // {"shape": [n, H, W, C], "images": [flat float32 values in [0, 1]]}.
+//
+// With Z.json the latents travel as data: {"z": [[...latent_dim numbers...], ...]}, and,
+// for a conditional model (metadata "conditional"), "label": one class per latent, an
+// index or a name of metadata.class_names. OUT.json receives the JSON above.
 "use strict";
 const fs = require("fs");
 const path = require("path");
+const zlib = require("zlib");
 const ort = require("onnxruntime-node");
+const latents = require("./latents.js");
+
+const USAGE = "usage: node generate.js VERSION_DIR --seed S [--n N] [--class NAME] " +
+  "[--truncation PSI] [--out FILE.png|FILE.json]\n" +
+  "       node generate.js VERSION_DIR Z.json OUT.json";
 
 async function main() {
-  const [versionDir, zPath, outPath] = process.argv.slice(2);
-  if (!versionDir || !zPath || !outPath) {
-    console.error("usage: node generate.js VERSION_DIR Z.json OUT.json");
-    process.exit(2);
+  const args = process.argv.slice(2);
+  const versionDir = args[0];
+  if (!versionDir || args.length < 2) fail(USAGE);
+  let metadata;
+  try {
+    metadata = JSON.parse(fs.readFileSync(path.join(versionDir, "metadata.json"), "utf8"));
+  } catch (err) {
+    fail(`${versionDir} is not an exported version folder (metadata.json: ${err.message})`);
   }
-  const metadata = JSON.parse(fs.readFileSync(path.join(versionDir, "metadata.json"), "utf8"));
-  const z = JSON.parse(fs.readFileSync(zPath, "utf8")).z;
   const latentDim = metadata.latent_dim;
-  if (!Array.isArray(z) || z.some((row) => !Array.isArray(row) || row.length !== latentDim)) {
-    console.error(`z must be a list of ${latentDim}-number rows`);
-    process.exit(2);
+  let z, labels, outPath, request;
+  if (args[1].startsWith("--")) {
+    request = parseOptions(args.slice(1));
+    z = latents.sampleTruncatedLatents(request.n, latentDim, request.seed, request.truncation);
+    labels = metadata.conditional ? classesFor(request.label, request.n, metadata.class_names)
+      : noLabel(request.label);
+    outPath = request.out;
+  } else {
+    const [zPath, out] = args.slice(1);
+    if (!out) fail(USAGE);
+    const input = JSON.parse(fs.readFileSync(zPath, "utf8"));
+    const rows = input.z;
+    if (!Array.isArray(rows) || rows.length === 0 ||
+        rows.some((row) => !Array.isArray(row) || row.length !== latentDim)) {
+      fail(`z must be a list of ${latentDim}-number rows`);
+    }
+    z = Float32Array.from(rows.flat());
+    if (metadata.conditional) {
+      if (!Array.isArray(input.label) || input.label.length !== rows.length) {
+        fail(`this model is conditional: Z.json needs "label", one class per latent ` +
+             `(${rows.length}), an index or one of ${metadata.class_names.join(", ")}`);
+      }
+      labels = input.label.map((label) => classIndex(label, metadata.class_names));
+    }
+    outPath = out;
   }
-  const feeds = {
-    z: new ort.Tensor("float32", Float32Array.from(z.flat()), [z.length, latentDim]),
-  };
-  if (metadata.conditional) {
-    feeds.label = labelTensor(JSON.parse(fs.readFileSync(zPath, "utf8")).label, z.length,
-                              metadata.class_names);
-  }
+  const n = z.length / latentDim;
+  const feeds = { z: new ort.Tensor("float32", z, [n, latentDim]) };
+  if (labels) feeds.label = new ort.Tensor("int64", BigInt64Array.from(labels.map(BigInt)), [n]);
   const session = await ort.InferenceSession.create(path.join(versionDir, "model.onnx"));
-  const result = await session.run(feeds);
-  const images = result.images;
-  fs.writeFileSync(outPath, JSON.stringify({ shape: images.dims, images: Array.from(images.data) }));
-  console.log(`wrote ${z.length} images of ${images.dims.slice(1).join("x")} to ${outPath}`);
+  const images = (await session.run(feeds)).images;
+  if (outPath.toLowerCase().endsWith(".png")) {
+    const chunks = {
+      "Software": "keras_genart Node example (onnxruntime-node)",
+      "keras_genart.model_type": String(metadata.model_type),
+      "keras_genart.model": `${metadata.name}/${metadata.version}`,
+      "keras_genart.latents": metadata.latent_recipe || "",
+      "keras_genart.n": String(n),
+    };
+    if (request) chunks["keras_genart.seed"] = String(request.seed);
+    if (request && request.truncation !== null) {
+      chunks["keras_genart.truncation"] = String(request.truncation);
+    }
+    if (request && request.label !== null) chunks["keras_genart.class"] = String(request.label);
+    fs.writeFileSync(outPath, encodePng(makeGrid(images.data, images.dims), chunks));
+  } else {
+    fs.writeFileSync(outPath, JSON.stringify({ shape: images.dims,
+                                               images: Array.from(images.data) }));
+  }
+  console.log(`wrote ${n} images of ${images.dims.slice(1).join("x")} to ${outPath}`);
 }
 
-// One int64 class index per latent, from indices or class names.
-function labelTensor(labels, n, classNames) {
-  if (!Array.isArray(labels) || labels.length !== n) {
-    fail(`this model is conditional: Z.json needs "label", one class per latent (${n}), ` +
-         `an index or one of ${classNames.join(", ")}`);
-  }
-  const indices = labels.map((label) => {
-    const index = typeof label === "string" ? classNames.indexOf(label) : label;
-    if (!Number.isInteger(index) || index < 0 || index >= classNames.length) {
-      fail(`label ${JSON.stringify(label)} is not a class: give a name of ` +
-           `${classNames.join(", ")} or an index from 0 to ${classNames.length - 1}`);
+function parseOptions(options) {
+  const request = { seed: null, n: 16, label: null, truncation: null, out: "artwork.png" };
+  for (let i = 0; i < options.length; i += 2) {
+    const [flag, value] = [options[i], options[i + 1]];
+    if (value === undefined) fail(`${flag} needs a value\n${USAGE}`);
+    if (flag === "--seed" || flag === "--n") {
+      if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(Number(value)) ||
+          (flag === "--n" && Number(value) < 1)) {
+        fail(`${flag} must be a ${flag === "--n" ? "positive" : "non-negative"} integer, ` +
+             `got ${value}`);
+      }
+      request[flag.slice(2)] = Number(value);
+    } else if (flag === "--truncation") {
+      const psi = Number(value);
+      if (!(psi > 0 && psi <= 1)) fail(`--truncation must be in (0, 1], got ${value}`);
+      request.truncation = psi;
+    } else if (flag === "--class") {
+      request.label = value;
+    } else if (flag === "--out") {
+      if (!/\.(png|json)$/i.test(value)) fail(`--out ${value}: write a .png grid or .json`);
+      request.out = value;
+    } else {
+      fail(`unknown option ${flag}\n${USAGE}`);
     }
-    return BigInt(index);
-  });
-  return new ort.Tensor("int64", BigInt64Array.from(indices), [n]);
+  }
+  if (request.seed === null) fail(`--seed is required\n${USAGE}`);
+  return request;
+}
+
+// One class index per picture: the class asked for, or the classes in turn (as Python).
+function classesFor(label, n, classNames) {
+  if (label === null) return Array.from({ length: n }, (_, i) => i % classNames.length);
+  const named = classNames.indexOf(label);
+  const index = named >= 0 ? named : (/^[0-9]+$/.test(label) ? Number(label) : label);
+  return new Array(n).fill(classIndex(index, classNames));
+}
+
+function noLabel(label) {
+  if (label !== null) fail("this model is not conditional: it takes no --class");
+  return null;
+}
+
+function classIndex(label, classNames) {
+  const index = typeof label === "string" ? classNames.indexOf(label) : label;
+  if (!Number.isInteger(index) || index < 0 || index >= classNames.length) {
+    fail(`label ${JSON.stringify(label)} is not a class: give a name of ` +
+         `${classNames.join(", ")} or an index from 0 to ${classNames.length - 1}`);
+  }
+  return index;
+}
+
+// keras_genart.imaging.to_uint8: float32 x * 255, rounded half to even, clipped.
+function toUint8(value) {
+  const scaled = Math.fround(value * 255);
+  let rounded = Math.round(scaled);
+  if (Math.abs(scaled % 1) === 0.5) rounded = 2 * Math.round(scaled / 2);
+  return Math.min(255, Math.max(0, rounded));
+}
+
+// keras_genart.imaging.make_grid: ceil(sqrt(n)) columns, 2 px of white around each tile.
+function makeGrid(data, [n, h, w, c]) {
+  const cols = Math.ceil(Math.sqrt(n));
+  const rows = Math.ceil(n / cols);
+  const pad = 2;
+  const width = cols * (w + pad) + pad, height = rows * (h + pad) + pad;
+  const pixels = new Uint8Array(width * height * c).fill(255);
+  for (let i = 0; i < n; i++) {
+    const y0 = pad + Math.floor(i / cols) * (h + pad), x0 = pad + (i % cols) * (w + pad);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        for (let k = 0; k < c; k++) {
+          pixels[((y0 + y) * width + x0 + x) * c + k] = toUint8(data[((i * h + y) * w + x) * c + k]);
+        }
+      }
+    }
+  }
+  return { pixels, width, height, channels: c };
+}
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(buffer) {
+  let c = 0xffffffff;
+  for (const byte of buffer) c = CRC_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function chunk(type, data) {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, "latin1"), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([length, body, crc]);
+}
+
+// An 8-bit gray or RGB PNG with tEXt chunks.
+function encodePng({ pixels, width, height, channels }, text) {
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8;
+  header[9] = channels === 1 ? 0 : 2;
+  const stride = width * channels;
+  const raw = Buffer.alloc((stride + 1) * height);
+  for (let y = 0; y < height; y++) {
+    raw[y * (stride + 1)] = 0; // no filter
+    Buffer.from(pixels.buffer, y * stride, stride).copy(raw, y * (stride + 1) + 1);
+  }
+  const texts = Object.entries(text).map(([key, value]) =>
+    chunk("tEXt", Buffer.from(`${key}\0${value}`, "latin1")));
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", header),
+                        ...texts, chunk("IDAT", zlib.deflateSync(raw)),
+                        chunk("IEND", Buffer.alloc(0))]);
 }
 
 function fail(message) {

@@ -1,0 +1,252 @@
+// keras_genart's latent recipe in JavaScript: the same latents as Python for the same seed.
+//
+//   sampleLatents(n, latentDim, seed)            numpy.random.default_rng(seed)
+//                                                  .standard_normal((n, latentDim))
+//                                                  .astype(float32)
+//   sampleTruncatedLatents(n, latentDim, seed, psi)   keras_genart.latents'
+//                                                  sample_truncated_latents
+//
+// A port of what NumPy's default_rng does, written from its published algorithms:
+// SeedSequence (O'Neill's seed_seq hashing), the PCG64 generator (XSL-RR output of a
+// 128-bit LCG, in BigInt) and the 256-strip ziggurat for normals (Marsaglia & Tsang
+// 2000, strips computed here from r = 3.6541528853610088). The tables agree with
+// NumPy's to the last bit or two of a double, which the float32 latents cannot show:
+// the test suite checks float32 equality with NumPy for seeds 0..999.
+//
+// Works in Node (require) and in a browser or Web Worker (globalThis.genartLatents).
+"use strict";
+
+(function (root, factory) {
+  const api = factory();
+  if (typeof module === "object" && module.exports) {
+    module.exports = api;
+  } else {
+    root.genartLatents = api;
+  }
+})(typeof self !== "undefined" ? self : this, function () {
+  const MASK32 = 0xffffffff;
+  const MASK64 = (1n << 64n) - 1n;
+  const MASK128 = (1n << 128n) - 1n;
+
+  // --- SeedSequence: entropy words -> the generator's initial state --------------------
+  const INIT_A = 0x43b0d7e5, MULT_A = 0x931e8875, INIT_B = 0x8b51f9dd, MULT_B = 0x58f38ded;
+  const MIX_MULT_L = 0xca01f9dd, MIX_MULT_R = 0x4973f715, XSHIFT = 16, POOL_SIZE = 4;
+
+  // A non-negative integer (Number or BigInt) as little-endian uint32 words; 0 is [0].
+  function entropyWords(value) {
+    let big = BigInt(value);
+    if (big < 0n) throw new RangeError(`seed must be a non-negative integer, got ${value}`);
+    const words = [];
+    do {
+      words.push(Number(big & 0xffffffffn));
+      big >>= 32n;
+    } while (big > 0n);
+    return words;
+  }
+
+  function seedSequenceState(entropy, nWords32) {
+    const hashConst = { a: INIT_A };
+    function hashmix(value) {
+      value = (value ^ hashConst.a) >>> 0;
+      hashConst.a = Math.imul(hashConst.a, MULT_A) >>> 0;
+      value = Math.imul(value, hashConst.a) >>> 0;
+      return (value ^ (value >>> XSHIFT)) >>> 0;
+    }
+    function mix(x, y) {
+      let result = (Math.imul(MIX_MULT_L, x) - Math.imul(MIX_MULT_R, y)) >>> 0;
+      return (result ^ (result >>> XSHIFT)) >>> 0;
+    }
+    const pool = new Array(POOL_SIZE);
+    for (let i = 0; i < POOL_SIZE; i++) pool[i] = hashmix(i < entropy.length ? entropy[i] : 0);
+    for (let src = 0; src < POOL_SIZE; src++) {
+      for (let dst = 0; dst < POOL_SIZE; dst++) {
+        if (src !== dst) pool[dst] = mix(pool[dst], hashmix(pool[src]));
+      }
+    }
+    for (let src = POOL_SIZE; src < entropy.length; src++) {
+      for (let dst = 0; dst < POOL_SIZE; dst++) pool[dst] = mix(pool[dst], hashmix(entropy[src]));
+    }
+    const state = new Array(nWords32);
+    let h = INIT_B;
+    for (let i = 0; i < nWords32; i++) {
+      let value = (pool[i % POOL_SIZE] ^ h) >>> 0;
+      h = Math.imul(h, MULT_B) >>> 0;
+      value = Math.imul(value, h) >>> 0;
+      state[i] = (value ^ (value >>> XSHIFT)) >>> 0;
+    }
+    return state;
+  }
+
+  // --- PCG64 --------------------------------------------------------------------------
+  const PCG_MULT = (2549297995355413924n << 64n) + 4865540595714422341n;
+
+  class PCG64 {
+    // `seed`: a non-negative integer, or an array of them (like default_rng([seed, 1])).
+    constructor(seed) {
+      const parts = Array.isArray(seed) ? seed : [seed];
+      const entropy = [].concat(...parts.map(entropyWords));
+      const w = seedSequenceState(entropy, 8).map(BigInt);
+      const u64 = (k) => w[2 * k] | (w[2 * k + 1] << 32n);
+      const initState = (u64(0) << 64n) | u64(1);
+      const initSeq = (u64(2) << 64n) | u64(3);
+      this.inc = ((initSeq << 1n) | 1n) & MASK128;
+      this.state = 0n;
+      this.step();
+      this.state = (this.state + initState) & MASK128;
+      this.step();
+    }
+
+    step() {
+      this.state = (this.state * PCG_MULT + this.inc) & MASK128;
+    }
+
+    nextUint64() {
+      this.step();
+      const s = this.state;
+      const value = ((s >> 64n) ^ s) & MASK64;
+      const rot = s >> 122n;
+      return ((value >> rot) | (value << ((64n - rot) & 63n))) & MASK64;
+    }
+
+    nextDouble() {
+      return Number(this.nextUint64() >> 11n) / 9007199254740992;
+    }
+  }
+
+  // --- the ziggurat -------------------------------------------------------------------
+  const R = 3.6541528853610088;
+  const INV_R = 1 / R;
+  // The area of each strip for this r: r f(r) + the tail's integral (f(x) = exp(-x^2/2)).
+  const V = 0.004928673233974658;
+  const KI = new Array(256), WI = new Float64Array(256), FI = new Float64Array(256);
+  (function buildTables() {
+    const m1 = 4503599627370496; // 2^52
+    let dn = R, tn = R;
+    const q = V / Math.exp(-0.5 * dn * dn);
+    KI[0] = BigInt(Math.floor((dn / q) * m1));
+    KI[1] = 0n;
+    WI[0] = q / m1;
+    WI[255] = dn / m1;
+    FI[0] = 1;
+    FI[255] = Math.exp(-0.5 * dn * dn);
+    for (let i = 254; i >= 1; i--) {
+      dn = Math.sqrt(-2 * Math.log(V / dn + Math.exp(-0.5 * dn * dn)));
+      KI[i + 1] = BigInt(Math.floor((dn / tn) * m1));
+      tn = dn;
+      FI[i] = Math.exp(-0.5 * dn * dn);
+      WI[i] = dn / m1;
+    }
+  })();
+
+  function standardNormal(rng) {
+    for (;;) {
+      let r = rng.nextUint64();
+      const idx = Number(r & 0xffn);
+      r >>= 8n;
+      const negative = (r & 1n) === 1n;
+      const rabs = (r >> 1n) & 0x000fffffffffffffn;
+      let x = Number(rabs) * WI[idx];
+      if (negative) x = -x;
+      if (rabs < KI[idx]) return x;
+      if (idx === 0) {
+        for (;;) {
+          const xx = -INV_R * Math.log1p(-rng.nextDouble());
+          const yy = -Math.log1p(-rng.nextDouble());
+          if (yy + yy > xx * xx) return ((rabs >> 8n) & 1n) === 1n ? -(R + xx) : R + xx;
+        }
+      } else if ((FI[idx - 1] - FI[idx]) * rng.nextDouble() + FI[idx] < Math.exp(-0.5 * x * x)) {
+        return x;
+      }
+    }
+  }
+
+  function checkCount(n, what) {
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`${what} must be at least 1, got ${n}`);
+  }
+
+  function checkSeed(seed) {
+    if (!(Number.isSafeInteger(seed) || typeof seed === "bigint") || seed < 0) {
+      throw new RangeError(`seed must be a non-negative integer, got ${seed}`);
+    }
+  }
+
+  // float32 latents (n rows of latentDim, row-major), as keras_genart.latents.sample_latents.
+  function sampleLatents(n, latentDim, seed = 0) {
+    checkCount(n, "n");
+    checkCount(latentDim, "latentDim");
+    checkSeed(seed);
+    const rng = new PCG64(seed);
+    const out = new Float32Array(n * latentDim);
+    for (let i = 0; i < out.length; i++) out[i] = standardNormal(rng);
+    return out;
+  }
+
+  // erf by its Maclaurin series up to 3 and a continued fraction beyond (|error| < 1e-14,
+  // plenty for a threshold that only decides which of the latents' values are redrawn).
+  function erf(x) {
+    if (x < 0) return -erf(-x);
+    if (x < 3) {
+      let term = x, sum = x;
+      for (let n = 1; n < 200; n++) {
+        term *= (-x * x) / n;
+        const add = term / (2 * n + 1);
+        sum += add;
+        if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+      }
+      return (2 / Math.sqrt(Math.PI)) * sum;
+    }
+    let t = x;
+    for (let k = 400; k >= 1; k--) t = x + (k / 2) / t;
+    return 1 - Math.exp(-x * x) / Math.sqrt(Math.PI) / t;
+  }
+
+  function checkTruncation(psi) {
+    if (typeof psi !== "number" || !(psi > 0 && psi <= 1)) {
+      throw new RangeError(`truncation must be in (0, 1], got ${psi}`);
+    }
+    return psi;
+  }
+
+  // The |z| beyond which a truncated latent is redrawn: the (1 + psi) / 2 quantile.
+  function truncationThreshold(psi) {
+    checkTruncation(psi);
+    if (psi === 1) return Infinity;
+    let low = 0, high = 40;
+    for (let i = 0; i < 200; i++) {
+      const middle = 0.5 * (low + high);
+      if (erf(middle / Math.SQRT2) < psi) low = middle;
+      else high = middle;
+    }
+    return 0.5 * (low + high);
+  }
+
+  // keras_genart.latents.sample_truncated_latents: values beyond the threshold are
+  // redrawn, row by row, from default_rng([seed, 1]).
+  function sampleTruncatedLatents(n, latentDim, seed = 0, psi = null) {
+    if (psi === null || psi === undefined || checkTruncation(psi) === 1) {
+      return sampleLatents(n, latentDim, seed);
+    }
+    checkCount(n, "n");
+    checkCount(latentDim, "latentDim");
+    checkSeed(seed);
+    const threshold = truncationThreshold(psi);
+    const rng = new PCG64(seed);
+    const z = new Float64Array(n * latentDim);
+    for (let i = 0; i < z.length; i++) z[i] = standardNormal(rng);
+    const redraw = new PCG64([seed, 1]);
+    for (let row = 0; row < n; row++) {
+      for (;;) {
+        const beyond = [];
+        for (let j = row * latentDim; j < (row + 1) * latentDim; j++) {
+          if (Math.abs(z[j]) > threshold) beyond.push(j);
+        }
+        if (beyond.length === 0) break;
+        for (const j of beyond) z[j] = standardNormal(redraw);
+      }
+    }
+    return Float32Array.from(z);
+  }
+
+  return { PCG64, entropyWords, seedSequenceState, sampleLatents, sampleTruncatedLatents,
+           truncationThreshold, standardNormal };
+});
