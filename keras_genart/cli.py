@@ -296,6 +296,9 @@ def build_parser():
     interpolate.add_argument("--out", default="walk.gif",
                              help="animation: .gif or .webp; the frames grid goes beside it "
                                   "as a .png")
+    interpolate.add_argument("--to-class", dest="to_label", default=None, metavar="NAME",
+                             help="conditional models: walk from --class to this class as "
+                                  "well (the class blends step by step)")
     interpolate.add_argument("--frame-ms", type=_positive_int, default=100,
                              help="milliseconds per frame")
     _control_arguments(interpolate)
@@ -563,7 +566,7 @@ def cmd_sample(args):
 
 def cmd_interpolate(args):
     from keras_genart import imaging
-    from keras_genart.latents import sample_truncated_latents, slerp
+    from keras_genart.latents import class_walk, sample_truncated_latents, slerp
     from keras_genart.runs import load_trained_model
 
     suffix = os.path.splitext(args.out)[1].lower()
@@ -576,12 +579,22 @@ def cmd_interpolate(args):
     label, truncation = _checked_control(model, args.label, args.truncation)
     start, end = (sample_truncated_latents(1, model.latent_dim, seed, truncation)[0]
                   for seed in (args.from_seed, args.to_seed))
-    frames = imaging.to_uint8(model.generate_from_latents(slerp(start, end, args.steps),
-                                                          labels=label))
+    path = slerp(start, end, args.steps)
+    walk = f"slerp from seed {args.from_seed} to seed {args.to_seed}, {args.steps} steps"
+    if args.to_label is None:
+        frames = model.generate_from_latents(path, labels=label)
+    else:
+        to_label, _ = _checked_control(model, args.to_label, None)
+        if label is None:
+            raise UserInputError("--to-class walks from the class of --class: give both")
+        first, last = (int(model.resolve_labels(c, 1)[0]) for c in (label, to_label))
+        frames = model.generate_from_latents(
+            path, class_weights=class_walk(first, last, args.steps, model.num_classes))
+        walk += f", class {model.class_names[first]} to {model.class_names[last]}"
+    frames = imaging.to_uint8(frames)
     provenance = {**imaging.provenance(model.model_type, os.path.abspath(args.model_path),
                                        None),
-                  "keras_genart.walk": f"slerp from seed {args.from_seed} to seed "
-                                       f"{args.to_seed}, {args.steps} steps",
+                  "keras_genart.walk": walk,
                   **imaging.control_provenance(model.class_names, label, truncation)}
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     imaging.atomic_write_bytes(args.out, imaging.animation_bytes(

@@ -189,6 +189,21 @@ def class_labels(n, num_classes):
     return (np.arange(int(n)) % int(num_classes)).astype(np.int32)
 
 
+def class_walk(start, end, steps, num_classes):
+    """Class weights `(steps, num_classes)` going linearly from class `start` to `end`.
+
+    Row i is `(1 - t) * onehot(start) + t * onehot(end)` with `t = i / (steps - 1)`:
+    the first row is exactly `start`, the last exactly `end` (for
+    `generate_from_latents(class_weights=...)`).
+    """
+    steps = int(steps)
+    if steps < 2:
+        raise ValueError(f"steps must be at least 2, got {steps}")
+    t = np.linspace(0.0, 1.0, steps, dtype=np.float64)[:, None]
+    eye = np.eye(int(num_classes), dtype=np.float64)
+    return ((1.0 - t) * eye[int(start)] + t * eye[int(end)]).astype(np.float32)
+
+
 def label_from_text(text, class_names):
     """A class as typed (`--class`, `:sample?class=`): a class name, else an index if the
     text is a whole number, else the text (which `resolve_labels` refuses by name)."""

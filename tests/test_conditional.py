@@ -210,12 +210,33 @@ def test_cli_samples_a_class_a_grid_per_class_and_a_walk(run, tmp_path, capsys):
     with Image.open(tmp_path / "walk.gif") as walk:
         assert walk.n_frames == 4
     assert (tmp_path / "walk.png").exists()
+    # From one class to another: the ends are exactly the two classes' pictures.
+    assert main(["interpolate", str(run["dir"]), "--from-seed", "1", "--to-seed", "2",
+                 "--steps", "3", "--class", "bauhaus", "--to-class", "op_art", "--out",
+                 str(tmp_path / "classes.gif")]) == 0
+    with Image.open(tmp_path / "classes.png") as grid:
+        assert "class bauhaus to op_art" in grid.text["keras_genart.walk"]
+        pixels = np.asarray(grid)
+    start, end = (model.generate(1, seed=s, labels=c)[0] for s, c in ((1, 0), (2, "op_art")))
+    np.testing.assert_array_equal(pixels[2:18, 2:18], np.rint(start * 255))
+    np.testing.assert_array_equal(pixels[2:18, 38:54], np.rint(end * 255))
+    from keras_genart.latents import class_walk
+
+    halfway = model.generate_from_latents(np.repeat(sample_latents(1, 8, 1), 2, axis=0),
+                                          class_weights=[[0.5, 0, 0, 0.5, 0], [1, 0, 0, 0, 0]])
+    assert np.abs(halfway[0] - halfway[1]).max() > 0
+    np.testing.assert_array_equal(class_walk(0, 3, 3, 5)[1], [0.5, 0, 0, 0.5, 0])
+    with pytest.raises(ValueError, match="rows that sum to 1"):
+        model.generate_from_latents(sample_latents(1, 8, 1), class_weights=[[1, 1, 0, 0, 0]])
     capsys.readouterr()
     assert main(["sample", str(run["dir"]), "--class", "dots", "--out",
                  str(tmp_path / "x.png")]) == 2
     assert "unknown class 'dots'; the classes are bauhaus, kandinsky" in capsys.readouterr().err
     assert main(["interpolate", str(run["dir"]), "--out", str(tmp_path / "walk.mp4")]) == 2
     assert "animated .gif or .webp" in capsys.readouterr().err
+    assert main(["interpolate", str(run["dir"]), "--to-class", "op_art", "--out",
+                 str(tmp_path / "x.gif")]) == 2
+    assert "--to-class walks from the class of --class" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
 
 

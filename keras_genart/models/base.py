@@ -234,21 +234,49 @@ class GenerativeModel(keras.Model):
         """int32 labels `(n,)` for `generate`'s `labels` (`keras_genart.latents.resolve_labels`)."""
         return latents.resolve_labels(labels, n, self.class_names)
 
-    def generate_from_latents(self, z, batch_size=256, labels=None):
-        """Images in [0, 1] for given latents `(n, latent_dim)` (and labels: see `generate`)."""
+    def generate_from_latents(self, z, batch_size=256, labels=None, class_weights=None):
+        """Images in [0, 1] for given latents `(n, latent_dim)` (and labels: see `generate`).
+
+        `class_weights` `(n, num_classes)` (conditional models, instead of
+        `labels`): each picture's class as a weighted mix of the classes
+        (`networks.layers.class_mixture`): one-hot rows are the classes
+        themselves, rows in between draw walks from one class to another.
+        """
+        from keras_genart.networks.layers import class_mixture
+
         z = np.asarray(z, np.float32)
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"latents must have shape (n, {self.latent_dim}), got {z.shape}")
+        if class_weights is not None:
+            class_weights = self._check_class_weights(class_weights, len(z), labels)
+            labels = np.argmax(class_weights, axis=1).astype(np.int32)
         labels = self.resolve_labels(labels, len(z))
         out = []
         for start in range(0, len(z), batch_size):
             inputs = z[start : start + batch_size]
             if labels is not None:
                 inputs = [inputs, labels[start : start + batch_size]]
-            images = self.sampling_generator(inputs, training=False)
+            if class_weights is None:
+                images = self.sampling_generator(inputs, training=False)
+            else:
+                with class_mixture(class_weights[start : start + batch_size]):
+                    images = self.sampling_generator(inputs, training=False)
             out.append(ops.convert_to_numpy(images))
         images = np.concatenate(out)
         return np.clip((images + 1.0) * 0.5, 0.0, 1.0).astype(np.float32)
+
+    def _check_class_weights(self, weights, n, labels):
+        if not self.num_classes:
+            raise ValueError("class weights are for conditional models; this one has no "
+                             "classes")
+        if labels is not None:
+            raise ValueError("give labels or class_weights, not both")
+        weights = np.asarray(weights, np.float32)
+        if (weights.shape != (n, self.num_classes) or not np.isfinite(weights).all()
+                or weights.min() < 0 or not np.allclose(weights.sum(axis=1), 1.0, atol=1e-5)):
+            raise ValueError(f"class_weights must be ({n}, {self.num_classes}): non-negative "
+                             f"rows that sum to 1, got shape {weights.shape}")
+        return weights
 
     # --- compile: optimizers built eagerly, config round trip ---------------
     default_learning_rate = 1e-3

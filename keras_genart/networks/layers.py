@@ -1,6 +1,10 @@
 """Small custom layers the networks use."""
 
+import contextlib
+import contextvars
+
 import keras
+import numpy as np
 from keras import ops
 
 
@@ -51,6 +55,32 @@ def _class_rows(table, labels, like):
     return ops.cast(rows, like.dtype)
 
 
+# Class weights `(batch, num_classes)` that eager `ClassAffine` calls mix rows by.
+_CLASS_MIX = contextvars.ContextVar("keras_genart_class_mix", default=None)
+
+
+@contextlib.contextmanager
+def class_mixture(weights):
+    """Within the block, `ClassAffine` layers (called eagerly) mix their classes.
+
+    Each row of `weights` `(batch, num_classes)` gives that picture's scale
+    and shift as the weighted sum of the classes' rows instead of one label's:
+    one-hot rows are exactly the classes, `[0.5, 0.5, 0]` halfway between the
+    first two. This is how walks from one class to another are drawn
+    (`GenerativeModel.generate_from_latents(class_weights=...)`); the label
+    input is still given (its values are not used) and exported models keep
+    taking integer labels.
+    """
+    weights = np.asarray(weights, np.float32)
+    if weights.ndim != 2:
+        raise ValueError(f"class weights must be (batch, num_classes), got {weights.shape}")
+    token = _CLASS_MIX.set(weights)
+    try:
+        yield
+    finally:
+        _CLASS_MIX.reset(token)
+
+
 class _PerClass(keras.layers.Layer):
     """A layer with one row of weights per class."""
 
@@ -86,7 +116,18 @@ class ClassAffine(_PerClass):
 
     def call(self, inputs):
         x, labels = inputs
+        mix = _CLASS_MIX.get()
+        if mix is not None and not isinstance(x, keras.KerasTensor):
+            return x * self._mixed_rows(self.scale, mix, x) + self._mixed_rows(self.shift, mix, x)
         return x * _class_rows(self.scale, labels, x) + _class_rows(self.shift, labels, x)
+
+    def _mixed_rows(self, table, mix, like):
+        if mix.shape[1] != self.num_classes:
+            raise ValueError(f"class weights for {mix.shape[1]} classes; {self.name} has "
+                             f"{self.num_classes}")
+        rows = ops.matmul(ops.convert_to_tensor(mix), ops.cast(table, "float32"))
+        rows = ops.reshape(rows, (-1,) + (1,) * (len(like.shape) - 2) + (table.shape[-1],))
+        return ops.cast(rows, like.dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]
