@@ -317,7 +317,7 @@ def build_parser():
                            "reconstructions; 1: as far as a fresh sample)")
     vary.add_argument("--seed", type=_non_negative_int, default=0, help="seed of the variations")
     vary.add_argument("--class", dest="label", default=None, metavar="NAME",
-                      help="conditional VAEs: the class of the picture (required)")
+                      help="conditional VAEs (which need it): the class of the picture")
     vary.add_argument("--to-class", dest="to_label", default=None, metavar="NAME",
                       help="conditional VAEs: draw the variations as this class instead")
     vary.add_argument("--out", default="variations.png",
@@ -330,7 +330,7 @@ def build_parser():
                              help="a VAE: run folder, .keras file, or exported version folder")
     reconstruct.add_argument("images", metavar="IMAGE", nargs="+", help="picture files")
     reconstruct.add_argument("--class", dest="label", default=None, metavar="NAME",
-                             help="conditional VAEs: the class of the pictures (required)")
+                             help="conditional VAEs (which need it): the class of the pictures")
     reconstruct.add_argument("--out", default="reconstruction.png",
                              help="grid PNG: each picture beside its reconstruction")
 

@@ -1,12 +1,15 @@
 """One training step on 2 devices vs one device, in a fresh interpreter.
 
-Run as `python -m tests.distributed_step` with KERAS_BACKEND set (and, for
-JAX on a CPU, XLA_FLAGS=--xla_force_host_platform_device_count=2): devices
-must be configured before the backend initialises. Prints one JSON line.
+Run as `python -m tests.distributed_step [RUN_DIR]` with KERAS_BACKEND set
+(and, for JAX on a CPU, XLA_FLAGS=--xla_force_host_platform_device_count=2):
+devices must be configured before the backend initialises. With RUN_DIR it
+also runs `genart train ... --devices 2` into it, in the same interpreter (one
+start-up for both checks). Prints one JSON line.
 """
 
 import json
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -70,6 +73,14 @@ def main():
         changed = max(float(np.max(np.abs(a - b))) for a, b in zip(start, _weights(single)))
         report[kind] = {"max_weight_difference": difference, "weights_moved": changed,
                         "replicas": replicas, "single_logs": single_logs, "logs": logs}
+    if len(sys.argv) > 1:
+        from keras_genart.cli import main as genart
+
+        report["cli_returncode"] = genart(
+            ["train", "dcgan", "--backend", keras.backend.backend(), "--devices", "2",
+             "--data", "builtin:mondrian:16", "--image-size", "16", "--batch-size", "4",
+             "--epochs", "1", "--steps-per-epoch", "2", "--latent-dim", "8",
+             "--base-width", "8", "--run-dir", sys.argv[1], "--quiet"])
     print(json.dumps(report, default=float))
 
 
