@@ -301,7 +301,7 @@ def build_parser():
                                   "well (the class blends step by step)")
     interpolate.add_argument("--frame-ms", type=_positive_int, default=100,
                              help="milliseconds per frame")
-    _control_arguments(interpolate)
+    _control_arguments(interpolate, default_class="the first")
 
     vary = sub.add_parser(
         "vary", help="VAE: variations of a picture (encoded, then decoded around it)",
@@ -486,10 +486,10 @@ def cmd_train(args):
     return 0
 
 
-def _control_arguments(parser):
+def _control_arguments(parser, default_class="the classes in turn"):
     parser.add_argument("--class", dest="label", default=None, metavar="NAME",
                         help="conditional models: the class of every picture, a name or an "
-                             "index (default: the classes in turn)")
+                             f"index (default: {default_class})")
     parser.add_argument("--truncation", type=float, default=None, metavar="PSI",
                         help="in (0, 1]: the share of each latent value's normal "
                              "distribution kept (values beyond are redrawn); lower: more "
@@ -582,6 +582,9 @@ def cmd_interpolate(args):
     path = slerp(start, end, args.steps)
     walk = f"slerp from seed {args.from_seed} to seed {args.to_seed}, {args.steps} steps"
     if args.to_label is None:
+        # A walk keeps one class: --class, or the first.
+        if label is None and model.num_classes:
+            label = 0
         frames = model.generate_from_latents(path, labels=label)
     else:
         to_label, _ = _checked_control(model, args.to_label, None)

@@ -116,10 +116,13 @@ class Generator:
         return imaging.to_uint8(self.run(self.latents(n, seed, truncation), label))
 
     def interpolate(self, seed_a, seed_b, steps=8, label=None, truncation=None):
-        """uint8 pictures along the spherical path from seed_a's latent to seed_b's."""
+        """uint8 pictures along the spherical path from seed_a's latent to seed_b's (a
+        conditional model's walk keeps one class: `label`, by default the first)."""
         if int(steps) < 2:
             raise ValueError(f"steps must be at least 2, got {steps}")
         a, b = (self.latents(1, seed, truncation)[0] for seed in (seed_a, seed_b))
+        if label is None and self.class_names:
+            label = 0
         return imaging.to_uint8(self.run(slerp(a, b, int(steps)), label))
 
     def _picture_labels(self, label, n):

@@ -6,6 +6,9 @@ Clients written for TF Serving work unchanged:
     GET  /v1/models/{name}[/versions/{v}]/metadata   -> signature defs
     POST /v1/models/{name}[/versions/{v}]:predict    -> {"predictions"} / {"outputs"}
     GET  /v1/models/{name}[/versions/{v}]:sample?seed=&n=   -> PNG grid (ours)
+    GET  /v1/models/{name}[/versions/{v}]/files/{file}      -> model.onnx, encoder.onnx,
+                                                               metadata.json (ours)
+    GET  /studio/                                           -> the studio page (ours)
 
 Errors are `{"error": "..."}` with TF Serving's status codes. The latest version
 serves by default; a version folder that appears is picked up on the next
@@ -24,7 +27,7 @@ import time
 import numpy as np
 import orjson
 
-from keras_genart.export.metadata import NAME_PATTERN, VERSION_PATTERN
+from keras_genart.export.metadata import NAME_PATTERN, VERSION_PATTERN, read_metadata
 from keras_genart.serving.runtime import Generator, find_versions
 
 log = logging.getLogger("keras_genart.serving")
@@ -42,7 +45,16 @@ _DEPTH_STEP[[ord("]"), ord("}")]] = -1
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 _PATH = re.compile(
     r"^(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+)|/labels/(?P<label>[^/:]+))?"
-    r"(?:(?P<meta>/metadata)|:(?P<verb>[A-Za-z]+))?$")
+    r"(?:(?P<meta>/metadata)|/files/(?P<file>[^/:]+)|:(?P<verb>[A-Za-z]+))?$")
+# The studio's files (serving/studio) and the JavaScript latent recipe it shares with Node.
+STUDIO_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "studio")
+_STUDIO_SHARED = {name: os.path.join(os.path.dirname(os.path.abspath(__file__)), "node", name)
+                  for name in ("latents.js", "png.js")}
+_MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+                ".mjs": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
+                ".wasm": "application/wasm", ".json": "application/json",
+                ".png": "image/png", ".txt": "text/plain; charset=utf-8",
+                ".onnx": "application/octet-stream"}
 
 
 class ApiError(Exception):
@@ -635,7 +647,7 @@ def create_app(model_root=None, max_batch=64, max_body_bytes=1 << 20, max_sample
     """
     from fastapi import FastAPI, Request
     from fastapi.concurrency import run_in_threadpool
-    from fastapi.responses import JSONResponse, Response
+    from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
     if (model_root is None) == (model_config_file is None):
@@ -687,6 +699,8 @@ def create_app(model_root=None, max_batch=64, max_body_bytes=1 << 20, max_sample
         name, version = match.group("name"), match.group("version")
         if match.group("label") is not None:  # a model config file's version_labels
             version = repo.label_version(name, match.group("label"))
+        if match.group("file") is not None:
+            return name, version, match.group("file"), "files"
         return name, version, match.group("meta"), match.group("verb")
 
     def status(name, version):
@@ -725,9 +739,60 @@ def create_app(model_root=None, max_batch=64, max_body_bytes=1 << 20, max_sample
     async def list_models():
         return {"models": await run_in_threadpool(repo.model_names)}
 
+    @app.get("/", include_in_schema=False)
+    @app.get("/studio", include_in_schema=False)
+    async def to_studio():
+        return RedirectResponse("/studio/", status_code=307)
+
+    @app.get("/studio/models.json")
+    async def studio_models():
+        return await run_in_threadpool(model_list)
+
+    @app.get("/studio/{path:path}")
+    async def studio(path: str):
+        file = _studio_file(path or "index.html")
+        if file is None:
+            raise ApiError(404, f"unknown studio file /studio/{path}")
+        return FileResponse(file, media_type=_MEDIA_TYPES.get(os.path.splitext(file)[1],
+                                                              "application/octet-stream"),
+                            headers={"Cache-Control": "no-cache"})
+
+    def model_list():
+        """Every model with the versions its policy serves and the newest's metadata."""
+        models = []
+        for name in repo.model_names():
+            try:
+                versions = repo.served_versions(name)
+            except ApiError:
+                continue
+            if not versions:
+                continue
+            try:
+                metadata = read_metadata(repo._version_path(name, versions[-1]))
+            except (OSError, ValueError) as error:
+                metadata = {"error": f"metadata.json: {error}"}
+            models.append({"name": name, "versions": [str(v) for v in versions],
+                           "latest": str(versions[-1]), "metadata": metadata})
+        return {"models": models}
+
+    def model_file(name, version, filename):
+        served, generator = repo.get(name, version)
+        listed = generator.metadata.get("sha256", {})
+        if filename != "metadata.json" and not (filename.endswith(".onnx")
+                                                and filename in listed):
+            raise ApiError(404, f"no file {filename!r} in version {served} of {name!r}; "
+                                f"there are metadata.json and "
+                                f"{', '.join(f for f in listed if f.endswith('.onnx'))}")
+        return FileResponse(os.path.join(generator.path, filename),
+                            media_type=_MEDIA_TYPES[os.path.splitext(filename)[1]],
+                            headers={"X-Model-Version": str(served),
+                                     "Cache-Control": "no-cache"})
+
     @app.get("/v1/models/{path:path}")
     async def get(path: str, request: Request):
         name, version, meta, verb = route(path)
+        if verb == "files":
+            return await run_in_threadpool(model_file, name, version, meta)
         if verb == "sample":
             return await run_in_threadpool(sample, name, version, request.query_params)
         if verb in ("predict", "classify", "regress"):
@@ -775,7 +840,7 @@ def create_app(model_root=None, max_batch=64, max_body_bytes=1 << 20, max_sample
         if verb in ("classify", "regress"):
             raise ApiError(400, f"':{verb}' is not supported; these generators answer "
                                 "':predict'")
-        if verb in ("sample", None):  # status, metadata and :sample answer GET
+        if verb in ("sample", "files", None):  # status, metadata, files, :sample: GET
             raise ApiError(405, f"POST needs ':predict', got /v1/models/{path}", {"Allow": "GET"})
         if verb != "predict":
             raise ApiError(404, f"unknown method ':{verb}'")
@@ -817,6 +882,20 @@ def create_app(model_root=None, max_batch=64, max_body_bytes=1 << 20, max_sample
         return json_bytes({"predictions": values} if row else {"outputs": values}, served)
 
     return app
+
+
+def _studio_file(path):
+    """The file of a studio URL path, or None: only files under serving/studio (and the
+    shared latents.js), no hidden ones, nothing outside."""
+    if path in _STUDIO_SHARED:
+        return _STUDIO_SHARED[path]
+    parts = path.split("/")
+    if any(not part or part.startswith(".") or "\\" in part for part in parts):
+        return None
+    file = os.path.realpath(os.path.join(STUDIO_DIR, *parts))
+    if not file.startswith(os.path.realpath(STUDIO_DIR) + os.sep) or not os.path.isfile(file):
+        return None
+    return file
 
 
 def serve(model_root=None, host="127.0.0.1", port=8501, shutdown_timeout=30, **kwargs):

@@ -47,7 +47,7 @@ def node_app(tmp_path_factory):
 
     here = os.path.join(os.path.dirname(os.path.dirname(__file__)), "serving", "node")
     app = tmp_path_factory.mktemp("node")
-    for name in ("package.json", "package-lock.json", "generate.js", "latents.js"):
+    for name in ("package.json", "package-lock.json", "generate.js", "latents.js", "png.js"):
         shutil.copy(os.path.join(here, name), app / name)
     env = {**os.environ, "ONNXRUNTIME_NODE_INSTALL_CUDA": "skip"}
     install = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=app, env=env,

@@ -1,6 +1,9 @@
 """Shared checks that every keras_genart model must pass (cf. keras-hub's run_backbone_test)."""
 
 import json
+import socket
+import threading
+import time
 
 import keras
 import numpy as np
@@ -68,3 +71,24 @@ def run_model_checks(make_model, dataset, tmp_path, steps=2):
     np.testing.assert_array_equal(images, loaded.generate(3, seed=5))
     assert not np.array_equal(images, loaded.generate(3, seed=6))
     return loaded
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(app):
+    """`(uvicorn.Server, its thread, port)`, serving `app` on 127.0.0.1 once started."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    return server, thread, port

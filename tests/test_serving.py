@@ -15,6 +15,7 @@ from PIL import Image
 
 from keras_genart.latents import sample_latents
 from keras_genart.serving import Generator
+from tests.helpers import free_port, start_server
 
 httpx = pytest.importorskip("httpx")
 
@@ -236,33 +237,12 @@ def test_body_over_limit_is_413(client):
     assert r.status_code == 413 and "exceeds the limit of 20000 bytes" in r.json()["error"]
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_server(app):
-    """`(uvicorn.Server, its thread, port)`, serving `app` on 127.0.0.1 once started."""
-    import uvicorn
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    return server, thread, port
-
-
 def test_new_version_is_picked_up_under_load(exported, tmp_path):
     from keras_genart.serving.server import create_app
 
     root = tmp_path / "models"
     shutil.copytree(exported["root"], root)
-    server, thread, port = _start_server(create_app(root))
+    server, thread, port = start_server(create_app(root))
     base = f"http://127.0.0.1:{port}/v1/models/dcgan"
     body = {"instances": sample_latents(1, 8, 0).tolist()}
     results, versions_seen = [], set()
@@ -319,7 +299,7 @@ def test_a_slow_load_holds_up_no_other_version(exported, tmp_path):
             assert release.wait(30)
         return Generator(path)
 
-    server, thread, port = _start_server(create_app(root, load=load, num_versions=2))
+    server, thread, port = start_server(create_app(root, load=load, num_versions=2))
     base = f"http://127.0.0.1:{port}/v1/models/dcgan"
     body = {"instances": sample_latents(1, 8, 0).tolist()}
     slow = {}
@@ -381,7 +361,7 @@ def test_node_example_matches_python(exported, node_app, tmp_path):
 
 
 def test_genart_serve_command(exported):
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "keras_genart.cli", "serve",
                              str(exported["root"]), "--port", str(port), "--versions", "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -431,7 +411,7 @@ def test_genart_serve_says_port_in_use_and_empty_folder_in_one_line(exported, tm
         "pass another --port (or stop what uses it)"]
     assert "serving" not in busy.stdout
     proc = subprocess.Popen([sys.executable, "-m", "keras_genart.cli", "serve", str(tmp_path),
-                             "--port", str(_free_port())],
+                             "--port", str(free_port())],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         warning = proc.stderr.readline()

@@ -22,6 +22,7 @@ const path = require("path");
 const zlib = require("zlib");
 const ort = require("onnxruntime-node");
 const latents = require("./latents.js");
+const png = require("./png.js");
 
 const USAGE = "usage: node generate.js VERSION_DIR --seed S [--n N] [--class NAME] " +
   "[--truncation PSI] [--out FILE.png|FILE.json]\n" +
@@ -82,7 +83,8 @@ async function main() {
       chunks["keras_genart.truncation"] = String(request.truncation);
     }
     if (request && request.label !== null) chunks["keras_genart.class"] = String(request.label);
-    fs.writeFileSync(outPath, encodePng(makeGrid(images.data, images.dims), chunks));
+    fs.writeFileSync(outPath, png.encodePng(png.makeGrid(images.data, images.dims), chunks,
+                                            zlib.deflateSync));
   } else {
     fs.writeFileSync(outPath, JSON.stringify({ shape: images.dims,
                                                images: Array.from(images.data) }));
@@ -139,75 +141,6 @@ function classIndex(label, classNames) {
          `${classNames.join(", ")} or an index from 0 to ${classNames.length - 1}`);
   }
   return index;
-}
-
-// keras_genart.imaging.to_uint8: float32 x * 255, rounded half to even, clipped.
-function toUint8(value) {
-  const scaled = Math.fround(value * 255);
-  let rounded = Math.round(scaled);
-  if (Math.abs(scaled % 1) === 0.5) rounded = 2 * Math.round(scaled / 2);
-  return Math.min(255, Math.max(0, rounded));
-}
-
-// keras_genart.imaging.make_grid: ceil(sqrt(n)) columns, 2 px of white around each tile.
-function makeGrid(data, [n, h, w, c]) {
-  const cols = Math.ceil(Math.sqrt(n));
-  const rows = Math.ceil(n / cols);
-  const pad = 2;
-  const width = cols * (w + pad) + pad, height = rows * (h + pad) + pad;
-  const pixels = new Uint8Array(width * height * c).fill(255);
-  for (let i = 0; i < n; i++) {
-    const y0 = pad + Math.floor(i / cols) * (h + pad), x0 = pad + (i % cols) * (w + pad);
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        for (let k = 0; k < c; k++) {
-          pixels[((y0 + y) * width + x0 + x) * c + k] = toUint8(data[((i * h + y) * w + x) * c + k]);
-        }
-      }
-    }
-  }
-  return { pixels, width, height, channels: c };
-}
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(buffer) {
-  let c = 0xffffffff;
-  for (const byte of buffer) c = CRC_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-function chunk(type, data) {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, "latin1"), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([length, body, crc]);
-}
-
-// An 8-bit gray or RGB PNG with tEXt chunks.
-function encodePng({ pixels, width, height, channels }, text) {
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header[8] = 8;
-  header[9] = channels === 1 ? 0 : 2;
-  const stride = width * channels;
-  const raw = Buffer.alloc((stride + 1) * height);
-  for (let y = 0; y < height; y++) {
-    raw[y * (stride + 1)] = 0; // no filter
-    Buffer.from(pixels.buffer, y * stride, stride).copy(raw, y * (stride + 1) + 1);
-  }
-  const texts = Object.entries(text).map(([key, value]) =>
-    chunk("tEXt", Buffer.from(`${key}\0${value}`, "latin1")));
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", header),
-                        ...texts, chunk("IDAT", zlib.deflateSync(raw)),
-                        chunk("IEND", Buffer.alloc(0))]);
 }
 
 function fail(message) {

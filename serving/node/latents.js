@@ -5,6 +5,7 @@
 //                                                  .astype(float32)
 //   sampleTruncatedLatents(n, latentDim, seed, psi)   keras_genart.latents'
 //                                                  sample_truncated_latents
+//   slerp(a, b, steps)                            keras_genart.latents.slerp
 //
 // A port of what NumPy's default_rng does, written from its published algorithms:
 // SeedSequence (O'Neill's seed_seq hashing), the PCG64 generator (XSL-RR output of a
@@ -247,6 +248,38 @@
     return Float32Array.from(z);
   }
 
+  // keras_genart.latents.slerp: `steps` latents on the great circle from a to b, ends
+  // exact; (anti)parallel latents get the straight line. float32 (steps * dim), row-major.
+  function slerp(a, b, steps) {
+    if (a.length !== b.length || a.length === 0) {
+      throw new RangeError(`slerp needs two latent vectors of one size, got ${a.length} and ${b.length}`);
+    }
+    if (!Number.isInteger(steps) || steps < 2) {
+      throw new RangeError(`steps must be at least 2 (both ends), got ${steps}`);
+    }
+    let dot = 0, na = 0, nb = 0;
+    for (let j = 0; j < a.length; j++) {
+      dot += a[j] * b[j];
+      na += a[j] * a[j];
+      nb += b[j] * b[j];
+    }
+    const cos = dot / Math.max(Math.sqrt(na) * Math.sqrt(nb), 1e-12);
+    const omega = Math.acos(Math.min(1, Math.max(-1, cos)));
+    const out = new Float32Array(steps * a.length);
+    for (let i = 0; i < steps; i++) {
+      const t = i / (steps - 1);
+      for (let j = 0; j < a.length; j++) {
+        let value;
+        if (i === 0) value = a[j];
+        else if (i === steps - 1) value = b[j];
+        else if (Math.sin(omega) < 1e-6) value = (1 - t) * a[j] + t * b[j];
+        else value = (Math.sin((1 - t) * omega) * a[j] + Math.sin(t * omega) * b[j]) / Math.sin(omega);
+        out[i * a.length + j] = value;
+      }
+    }
+    return out;
+  }
+
   return { PCG64, entropyWords, seedSequenceState, sampleLatents, sampleTruncatedLatents,
-           truncationThreshold, standardNormal };
+           truncationThreshold, standardNormal, slerp };
 });
