@@ -83,6 +83,10 @@ const out = [];
 for (const [n, dim, seed, psi] of JSON.parse(fs.readFileSync(process.argv[3], "utf8"))) {
   out.push(...latents.sampleTruncatedLatents(n, dim, seed, psi));
 }
+for (const seed of [0, 1, 2]) {  // walks: slerp between a seed's two latents, 5 steps
+  const z = latents.sampleLatents(2, 64, seed);
+  out.push(...latents.slerp(z.subarray(0, 64), z.subarray(64), 5));
+}
 fs.writeFileSync(process.argv[4], Buffer.from(Float32Array.from(out).buffer));
 """
 
@@ -90,7 +94,7 @@ fs.writeFileSync(process.argv[4], Buffer.from(Float32Array.from(out).buffer));
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_javascript_latents_equal_numpys(tmp_path):
     # serving/node/latents.js (Node, and browsers) ports default_rng's SeedSequence,
-    # PCG64 and ziggurat normals, and the truncation redraws: float32-equal to NumPy.
+    # PCG64 and ziggurat normals, the truncation redraws and slerp: float32-equal to NumPy.
     spec = [[n, dim, seed, None] for seed in range(1000) for n, dim in ((1, 1), (3, 7), (2, 128))]
     spec += [[4, 16, seed, psi] for seed in range(200) for psi in (0.5, 0.7)]
     spec += [[2, 8, 2 ** 40 + 3, None], [2, 8, 2 ** 40 + 3, 0.3]]  # seeds beyond 32 bits
@@ -101,7 +105,9 @@ def test_javascript_latents_equal_numpys(tmp_path):
                    timeout=120)
     got = np.fromfile(tmp_path / "out.bin", np.float32)
     expected = np.concatenate([sample_truncated_latents(n, dim, seed, psi).ravel()
-                               for n, dim, seed, psi in spec])
+                               for n, dim, seed, psi in spec]
+                              + [slerp(*sample_latents(2, 64, seed), 5).ravel()
+                                 for seed in (0, 1, 2)])
     assert got.shape == expected.shape
     np.testing.assert_array_equal(got, expected)
 

@@ -12,7 +12,9 @@ from tests.helpers import TINY, run_model_checks
 
 
 @pytest.mark.parametrize("loss,parts", [
-    ("non_saturating", {}),
+    pytest.param("non_saturating", {}, marks=pytest.mark.skipif(
+        keras.backend.backend() == "jax",
+        reason="on JAX the conditional variant below covers the DCGAN checks (20 s each)")),
     # The parts of the new defaults, DiffAugment, and a conditional GAN (the five styles
     # of the tiny data): saved, loaded and continued alike.
     ("hinge", dict(shared_fakes=True, ema=0.99, augmentation=["flip", "translation"],
@@ -559,7 +561,7 @@ def test_r1_matches_hand_computation():
 def test_lazy_r1_runs_every_interval_with_the_interval_as_weight(tiny_data):
     model = build_model("dcgan", seed=0, **TINY, d_normalization="none", minibatch_std=False)
     model = DCGAN(model.generator, model.discriminator, r1_weight=1.0, r1_interval=3, seed=0)
-    model.compile(run_eagerly=True)
+    model.compile()
     batch = next(tiny_data)[0]
     seen = []
     for _ in range(4):
