@@ -84,6 +84,9 @@ def _tiny_model(path):
     return path
 
 
+@pytest.mark.skipif(keras.backend.backend() == "jax",
+                    reason="the command's report, the same on every backend (the features "
+                           "and the callback on JAX: the tests below)")
 def test_genart_evaluate_a_model_and_a_folder(tmp_path, capsys):
     model = _tiny_model(tmp_path / "m.keras")
     out = tmp_path / "r" / "report.json"

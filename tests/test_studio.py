@@ -28,7 +28,7 @@ def test_studio_files_and_model_files_are_served(studio_server):
     page = httpx.get(base + "/studio/")
     assert page.status_code == 200 and "keras_genart studio" in page.text
     assert httpx.get(base + "/studio/latents.js").text.startswith("// keras_genart's latent")
-    wasm = httpx.get(base + "/studio/vendor/ort-wasm-simd-threaded.wasm")
+    wasm = httpx.get(base + "/studio/vendor/ort-wasm-simd-threaded.asyncify.wasm")
     assert wasm.headers["content-type"] == "application/wasm" and wasm.content[:4] == b"\0asm"
     for bad in ("/studio/../server.py", "/studio/.hidden", "/studio/vendor/nope.js"):
         assert httpx.get(base + bad).status_code == 404

@@ -117,8 +117,8 @@ class VAE(GenerativeModel):
 
     def encode_pictures(self, pictures, labels=None, batch_size=256):
         """`(mean, log_var)` float32 NumPy arrays `(n, latent_dim)` of pictures `(n, H, W,
-        C)` (or one picture) in [0, 1] (uint8 ones in 0..255); a conditional VAE also needs their `labels`
-        (one class for all, or one per picture: names or indices)."""
+        C)` (or one picture) in [0, 1] (uint8 ones in 0..255); a conditional VAE also
+        needs their `labels` (one class for all, or one per picture: names or indices)."""
         pictures = self._pictures(pictures)
         labels = self._picture_labels(labels, len(pictures))
         means, log_vars = [], []

@@ -1,5 +1,6 @@
 // The studio's Web Worker: draws latents with keras_genart's recipe (latents.js) and runs
-// the exported generator with onnxruntime-web (WebAssembly), off the page's thread.
+// the exported generator with onnxruntime-web, off the page's thread: on the GPU with
+// WebGPU where the browser has it, else on the CPU with WebAssembly.
 //
 // Messages in:  {type: "load", url, latentDim, conditional}
 //               {type: "sample", id, n, seed, truncation, labels}
@@ -7,7 +8,7 @@
 // Messages out: {type: "loaded", backend} | {type: "images", id, data, dims, ms}
 //               | {type: "error", id, message}
 "use strict";
-importScripts("latents.js", "vendor/ort.wasm.min.js");
+importScripts("latents.js", "vendor/ort.webgpu.min.js");
 
 let session = null;
 let latentDim = 0;
@@ -17,6 +18,14 @@ ort.env.wasm.wasmPaths = new URL("vendor/", self.location.href).href;
 ort.env.wasm.numThreads = 1; // threads need cross-origin isolation; one is plenty here
 ort.env.wasm.proxy = false;  // already off the page's thread
 
+async function gpuAvailable() {
+  try {
+    return Boolean(self.navigator && self.navigator.gpu && await self.navigator.gpu.requestAdapter());
+  } catch (_) {
+    return false;
+  }
+}
+
 async function load({ url, latentDim: dim, conditional: isConditional }) {
   const response = await fetch(url);
   if (!response.ok) {
@@ -25,10 +34,22 @@ async function load({ url, latentDim: dim, conditional: isConditional }) {
     throw new Error(`could not fetch ${url}: ${detail}`);
   }
   const bytes = new Uint8Array(await response.arrayBuffer());
-  try {
-    session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
-  } catch (err) {
-    throw new Error(`onnxruntime-web could not load ${url}: ${err.message || err}`);
+  let backend = "WebAssembly";
+  session = null;
+  if (await gpuAvailable()) {
+    try {
+      session = await ort.InferenceSession.create(bytes, { executionProviders: ["webgpu"] });
+      backend = "WebGPU";
+    } catch (err) {
+      console.warn(`WebGPU could not run ${url} (${err.message || err}); using WebAssembly`);
+    }
+  }
+  if (session === null) {
+    try {
+      session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
+    } catch (err) {
+      throw new Error(`onnxruntime-web could not load ${url}: ${err.message || err}`);
+    }
   }
   latentDim = dim;
   conditional = isConditional;
@@ -37,7 +58,7 @@ async function load({ url, latentDim: dim, conditional: isConditional }) {
     throw new Error(`the model takes ${session.inputNames.join(", ")}; the studio expected ` +
                     expected.join(", "));
   }
-  return { type: "loaded", backend: "onnxruntime-web " + ort.env.versions.web + " (WebAssembly)" };
+  return { type: "loaded", backend: `onnxruntime-web ${ort.env.versions.web} (${backend})` };
 }
 
 async function run(z, n, labels) {
