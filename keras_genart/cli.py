@@ -718,7 +718,8 @@ def cmd_reconstruct(args):
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     imaging.save_png(args.out, imaging.make_grid(pairs, cols=2 * min(len(pictures), 4)),
                      provenance)
-    print(f"wrote {args.out} ({len(pictures)} pictures, each beside its reconstruction; "
+    print(f"wrote {args.out} ({len(pictures)} picture{'s' * (len(pictures) != 1)}, each "
+          "beside its reconstruction; "
           f"mean absolute error {error:.4f} of the value range)")
     return 0
 

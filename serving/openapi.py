@@ -153,6 +153,24 @@ def openapi_document(repository, max_batch, max_body_bytes, max_sample):
                                       "content": {"image/png": {"schema": {
                                           "type": "string", "format": "binary"}}}},
                               **_errors(400, 404)}}}
+            files = sorted(["metadata.json", *(f for f in generator.metadata.get("sha256", {})
+                                               if f.endswith(".onnx"))])
+            paths[prefix + "/files/{file}"] = {"get": {
+                "summary": f"a file of the exported version: {', '.join(files)}",
+                "operationId": f"{op}_file",
+                "parameters": [*params, {"name": "file", "in": "path", "required": True,
+                                         "schema": {"type": "string", "enum": files}}],
+                "responses": {"200": {"description": "the file", "headers": version_header,
+                                      "content": {"application/octet-stream": {"schema": {
+                                          "type": "string", "format": "binary"}}}},
+                              **_errors(404)}}}
+    paths["/studio/models.json"] = {"get": {
+        "summary": "the models, the versions served and the newest one's metadata (the "
+                   "studio page, /studio/, reads it)",
+        "operationId": "studio_models",
+        "responses": {"200": _json({"type": "object", "required": ["models"], "properties": {
+            "models": {"type": "array", "items": {"type": "object", "required": [
+                "name", "versions", "latest", "metadata"]}}}}, "models")}}}
     paths["/monitoring/prometheus/metrics"] = {"get": {
         "summary": "request counts and latency histograms, Prometheus' text format",
         "operationId": "prometheus_metrics",

@@ -145,7 +145,8 @@ class ModelRepository:
     def _model_dir(self, name):
         return self._config(name).base_path
 
-    def _version_path(self, name, version):
+    def version_path(self, name, version):
+        """The folder of a version of a model."""
         return os.path.join(self._model_dir(name), str(version))
 
     def versions(self, name):
@@ -195,7 +196,7 @@ class ModelRepository:
 
     def _load(self, name, version):
         key = (name, version)
-        path = self._version_path(name, version)
+        path = self.version_path(name, version)
         stamp = self._stamp(path)
         generator = self._cached(key, stamp)
         if generator is not None:
@@ -228,7 +229,7 @@ class ModelRepository:
         with self._lock:
             if (name, version) not in self._loaded:
                 return False  # no need to look at its files
-        path = self._version_path(name, version)
+        path = self.version_path(name, version)
         try:
             return self._cached((name, version), self._stamp(path)) is not None
         except ApiError:
@@ -302,7 +303,7 @@ class ModelRepository:
             return sorted(v for n, v in self._loaded if n == name)
 
     def _is_failed(self, name, version):
-        path = self._version_path(name, version)
+        path = self.version_path(name, version)
         with self._lock:
             failed = self._failed.get((name, version))
         return failed is not None and failed[0] == self._stamp(path)
@@ -768,7 +769,7 @@ def create_app(model_root=None, max_batch=64, max_body_bytes=1 << 20, max_sample
             if not versions:
                 continue
             try:
-                metadata = read_metadata(repo._version_path(name, versions[-1]))
+                metadata = read_metadata(repo.version_path(name, versions[-1]))
             except (OSError, ValueError) as error:
                 metadata = {"error": f"metadata.json: {error}"}
             models.append({"name": name, "versions": [str(v) for v in versions],
@@ -885,12 +886,13 @@ def create_app(model_root=None, max_batch=64, max_body_bytes=1 << 20, max_sample
 
 
 def _studio_file(path):
-    """The file of a studio URL path, or None: only files under serving/studio (and the
-    shared latents.js), no hidden ones, nothing outside."""
+    """The file of a studio URL path, or None: only files under serving/studio of the
+    page's kinds (and the shared latents.js and png.js), no hidden ones, nothing outside."""
     if path in _STUDIO_SHARED:
         return _STUDIO_SHARED[path]
     parts = path.split("/")
-    if any(not part or part.startswith(".") or "\\" in part for part in parts):
+    if (any(not part or part.startswith(".") or "\\" in part for part in parts)
+            or os.path.splitext(path)[1] not in _MEDIA_TYPES):
         return None
     file = os.path.realpath(os.path.join(STUDIO_DIR, *parts))
     if not file.startswith(os.path.realpath(STUDIO_DIR) + os.sep) or not os.path.isfile(file):

@@ -30,7 +30,8 @@ def test_studio_files_and_model_files_are_served(studio_server):
     assert httpx.get(base + "/studio/latents.js").text.startswith("// keras_genart's latent")
     wasm = httpx.get(base + "/studio/vendor/ort-wasm-simd-threaded.asyncify.wasm")
     assert wasm.headers["content-type"] == "application/wasm" and wasm.content[:4] == b"\0asm"
-    for bad in ("/studio/../server.py", "/studio/.hidden", "/studio/vendor/nope.js"):
+    for bad in ("/studio/../server.py", "/studio/.hidden", "/studio/vendor/nope.js",
+                "/studio/update_vendor.sh"):
         assert httpx.get(base + bad).status_code == 404
     models = httpx.get(base + "/studio/models.json").json()["models"]
     assert [(m["name"], m["versions"]) for m in models] == [("broken", ["1"]), ("cgan", ["1"])]
@@ -40,6 +41,10 @@ def test_studio_files_and_model_files_are_served(studio_server):
     assert onnx.content == (studio_server["version_dir"] / "model.onnx").read_bytes()
     missing = httpx.get(base + "/v1/models/cgan/files/saved_model.pb")
     assert missing.status_code == 404 and "no file 'saved_model.pb'" in missing.json()["error"]
+    paths = httpx.get(base + "/openapi.json").json()["paths"]  # in the published contract
+    files = paths["/v1/models/cgan/versions/{version}/files/{file}"]["get"]["parameters"][1]
+    assert files["schema"]["enum"] == ["metadata.json", "model.onnx"]
+    assert "/studio/models.json" in paths
 
 
 @pytest.fixture(scope="module")
