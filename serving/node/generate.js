@@ -82,7 +82,9 @@ async function main() {
     if (request && request.truncation !== null) {
       chunks["keras_genart.truncation"] = String(request.truncation);
     }
-    if (request && request.label !== null) chunks["keras_genart.class"] = String(request.label);
+    if (request && request.label !== null && labels) {
+      chunks["keras_genart.class"] = metadata.class_names[labels[0]];  // a name, as Python's
+    }
     fs.writeFileSync(outPath, png.encodePng(png.makeGrid(images.data, images.dims), chunks,
                                             zlib.deflateSync));
   } else {
