@@ -34,6 +34,20 @@ def to_unit_float(pictures):
     return pictures
 
 
+def picture_batch(pictures, image_size, channels):
+    """Pictures `(n, image_size, image_size, channels)` (or one without the batch axis),
+    uint8 or floats in [0, 1], as a float32 batch in [0, 1]; a ValueError for another
+    shape (`to_unit_float` for the values)."""
+    pictures = to_unit_float(pictures)
+    if pictures.ndim == 3:
+        pictures = pictures[None]
+    shape = (int(image_size), int(image_size), int(channels))
+    if pictures.ndim != 4 or pictures.shape[1:] != shape:
+        raise ValueError(f"pictures must have shape (n, {', '.join(map(str, shape))}) "
+                         f"(or one picture {shape}); got {pictures.shape}")
+    return pictures
+
+
 def load_picture(path, image_size, channels=3):
     """A picture file as uint8 `(image_size, image_size, channels)`, prepared like training
     data: EXIF orientation, transparency on white, centre square, resized with antialiasing.

@@ -212,6 +212,15 @@ def label_from_text(text, class_names):
     return int(text) if text.lstrip("-").isdigit() else text
 
 
+def picture_labels(labels, n, class_names):
+    """`resolve_labels` for pictures to encode (a VAE's): a conditional VAE must be told
+    their class; None is not "the classes in turn" here but a ValueError."""
+    if class_names and labels is None:
+        raise ValueError(f"this VAE is conditional: say which class the picture is (one of "
+                         f"{', '.join(class_names)})")
+    return resolve_labels(labels, n, class_names)
+
+
 def resolve_labels(labels, n, class_names):
     """int32 labels `(n,)` of a conditional model, from what a user asks for.
 

@@ -11,8 +11,8 @@ from keras_genart.export.metadata import (
     read_metadata,
     sha256_file,
 )
-from keras_genart.latents import (resolve_labels, sample_truncated_latents, slerp,
-                                  variation_latents)
+from keras_genart.latents import (picture_labels, resolve_labels, sample_truncated_latents,
+                                  slerp, variation_latents)
 
 
 def find_versions(model_dir):
@@ -55,35 +55,32 @@ class Generator:
 
         self.path = os.fspath(version_dir)
         self.metadata = read_metadata(self.path)
-        onnx_path = os.path.join(self.path, "model.onnx")
-        expected = self.metadata.get("sha256", {}).get("model.onnx")
-        if verify and expected and sha256_file(onnx_path) != expected:
-            raise ValueError(
-                f"{onnx_path} does not match the sha256 in {METADATA_FILE}; the file is "
-                "incomplete or was changed after export")
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = int(threads)
-        self.session = ort.InferenceSession(onnx_path, options,
-                                            providers=["CPUExecutionProvider"])
+        self.session = self._open("model.onnx", options, verify)
         # A VAE's encoder.onnx (vary, reconstruct); None for GANs and older exports.
         encoder = (self.metadata.get("onnx") or {}).get("encoder")
-        self.encoder_session = None
-        if encoder:
-            encoder_path = os.path.join(self.path, encoder["file"])
-            expected = self.metadata.get("sha256", {}).get(encoder["file"])
-            if verify and expected and sha256_file(encoder_path) != expected:
-                raise ValueError(
-                    f"{encoder_path} does not match the sha256 in {METADATA_FILE}; the file "
-                    "is incomplete or was changed after export")
-            self.encoder_session = ort.InferenceSession(encoder_path, options,
-                                                        providers=["CPUExecutionProvider"])
+        self.encoder_session = self._open(encoder["file"], options, verify) if encoder else None
         self.latent_dim = int(self.metadata["latent_dim"])
         self.image_size = int(self.metadata["image_size"])
         self.channels = int(self.metadata["channels"])
         # A conditional model's classes (its `label` input); None for others.
         self.class_names = (list(self.metadata["class_names"])
                             if self.metadata.get("conditional") else None)
+
+    def _open(self, filename, options, verify):
+        """An onnxruntime session of one of the version's files, checked against the sha256
+        in its metadata."""
+        import onnxruntime as ort
+
+        path = os.path.join(self.path, filename)
+        expected = self.metadata.get("sha256", {}).get(filename)
+        if verify and expected and sha256_file(path) != expected:
+            raise ValueError(
+                f"{path} does not match the sha256 in {METADATA_FILE}; the file is "
+                "incomplete or was changed after export")
+        return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
     def __repr__(self):
         return (f"Generator({self.path!r}, {self.metadata['model_type']}, "
@@ -125,12 +122,6 @@ class Generator:
             label = 0
         return imaging.to_uint8(self.run(slerp(a, b, int(steps)), label))
 
-    def _picture_labels(self, label, n):
-        if self.class_names and label is None:
-            raise ValueError(f"this VAE is conditional: say which class the picture is (one "
-                             f"of {', '.join(self.class_names)})")
-        return self.labels(label, n)
-
     def encode(self, pictures, label=None):
         """A VAE's `(mean, log_var)` float32 `(n, latent_dim)` of pictures `(n, H, W, C)` (or
         one), uint8 or floats in [0, 1]; a conditional VAE also needs their class."""
@@ -138,14 +129,9 @@ class Generator:
             raise ValueError(f"{self.path} has no encoder.onnx: encode, reconstruct and vary "
                              f"are for VAEs (this is a {self.metadata['model_type']}), "
                              "exported with ONNX by this version of keras_genart")
-        pictures = imaging.to_unit_float(pictures)
-        pictures = pictures[None] if pictures.ndim == 3 else pictures
-        shape = (self.image_size, self.image_size, self.channels)
-        if pictures.ndim != 4 or pictures.shape[1:] != shape:
-            raise ValueError(f"pictures must have shape (n, {', '.join(map(str, shape))}) "
-                             f"(or one picture {shape}); got {pictures.shape}")
+        pictures = imaging.picture_batch(pictures, self.image_size, self.channels)
         feed = {"images": np.ascontiguousarray(pictures, np.float32)}
-        labels = self._picture_labels(label, len(pictures))
+        labels = picture_labels(label, len(pictures), self.class_names)
         if labels is not None:
             feed["label"] = labels.astype(np.int64)
         mean, log_var = self.encoder_session.run(["mean", "log_var"], feed)
@@ -154,7 +140,8 @@ class Generator:
     def reconstruct(self, pictures, label=None):
         """A VAE's uint8 pictures decoded from the encoded means of `pictures`."""
         mean, _ = self.encode(pictures, label)
-        return imaging.to_uint8(self.run(mean, self._picture_labels(label, len(mean))))
+        return imaging.to_uint8(self.run(mean, picture_labels(label, len(mean),
+                                                              self.class_names)))
 
     def vary(self, picture, n=8, seed=0, spread=0.5, label=None, to_label=None):
         """A VAE's `n` uint8 variations of one picture: the same pictures as the Keras

@@ -98,29 +98,12 @@ class VAE(GenerativeModel):
         return self._update_trackers(loss=total, reconstruction_loss=rec, kl_loss=kl)
 
     # --- pictures in, pictures out (NumPy, [0, 1], like `generate`) ---------
-    def _pictures(self, pictures):
-        pictures = imaging.to_unit_float(pictures)
-        if pictures.ndim == 3:
-            pictures = pictures[None]
-        shape = (self.image_size, self.image_size, self.channels)
-        if pictures.ndim != 4 or pictures.shape[1:] != shape:
-            raise ValueError(f"pictures must have shape (n, {', '.join(map(str, shape))}) "
-                             f"(or one picture {shape}); got {pictures.shape}")
-        return pictures
-
-    def _picture_labels(self, labels, n):
-        """The classes of pictures to encode: a conditional VAE must be told them."""
-        if self.num_classes and labels is None:
-            raise ValueError(f"this VAE is conditional: say which class the picture is "
-                             f"(labels=; one of {', '.join(self.class_names)})")
-        return self.resolve_labels(labels, n)
-
     def encode_pictures(self, pictures, labels=None, batch_size=256):
         """`(mean, log_var)` float32 NumPy arrays `(n, latent_dim)` of pictures `(n, H, W,
         C)` (or one picture) in [0, 1] (uint8 ones in 0..255); a conditional VAE also
         needs their `labels` (one class for all, or one per picture: names or indices)."""
-        pictures = self._pictures(pictures)
-        labels = self._picture_labels(labels, len(pictures))
+        pictures = imaging.picture_batch(pictures, self.image_size, self.channels)
+        labels = latents.picture_labels(labels, len(pictures), self.class_names)
         means, log_vars = [], []
         for start in range(0, len(pictures), batch_size):
             batch = pictures[start : start + batch_size] * 2.0 - 1.0
@@ -134,7 +117,7 @@ class VAE(GenerativeModel):
     def reconstruct(self, pictures, labels=None, batch_size=256):
         """Pictures in [0, 1] decoded from their encoded means (see `encode_pictures`)."""
         mean, _ = self.encode_pictures(pictures, labels, batch_size)
-        labels = self._picture_labels(labels, len(mean))
+        labels = latents.picture_labels(labels, len(mean), self.class_names)
         return self.generate_from_latents(mean, batch_size=batch_size, labels=labels)
 
     def vary(self, picture, n=8, seed=0, spread=0.5, label=None, to_label=None):
@@ -158,7 +141,7 @@ class VAE(GenerativeModel):
         Returns:
             float32 NumPy array `(n, H, W, C)` in [0, 1].
         """
-        pictures = self._pictures(picture)
+        pictures = imaging.picture_batch(picture, self.image_size, self.channels)
         if len(pictures) != 1:
             raise ValueError(f"vary takes one picture, got {len(pictures)}")
         mean, _ = self.encode_pictures(pictures, None if label is None else [label])
