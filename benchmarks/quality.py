@@ -52,6 +52,10 @@ from _machine import cpu_name, wall_clock_budget  # noqa: E402
 
 RECIPES = {
     "default": {},
+    # The discriminator's normalization: spectral was DCGAN's default until 2026-11-30.
+    "spectral": {"d_normalization": "spectral"},
+    "nosn": {"d_normalization": "none"},
+    "cond": {"conditional": True},
     # Explicit settings, whatever the defaults of the installed version are:
     "old-default": {"augment": ["flip"], "ema": None, "shared_fakes": False},
     "new-default": {"augment": [], "ema": 0.999, "shared_fakes": True},
@@ -146,7 +150,7 @@ def worker(args):
 
         config = TrainConfig(model="dcgan", data=args.source, image_size=args.image_size,
                              batch_size=args.batch_size, seed=args.seed, **overrides)
-        model = build_compiled_model(config)
+        model = build_compiled_model(config, class_names=data.class_names)
         budget = wall_clock_budget(start, args.budget)
         model.fit(batches, epochs=1, steps_per_epoch=10**7, verbose=0, callbacks=[budget])
         steps = budget.steps

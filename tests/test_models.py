@@ -172,6 +172,25 @@ def test_discriminator_final_size_leaves_out_the_widest_stages():
         TrainConfig(model="vae", d_final_size=8)
 
 
+def test_default_discriminator_normalization_follows_the_model():
+    def normalized(model):
+        return sorted({type(l).__name__ for l in model.discriminator.layers
+                       if isinstance(l, (keras.layers.SpectralNormalization,
+                                         keras.layers.LayerNormalization,
+                                         keras.layers.BatchNormalization))})
+
+    styles = ["bauhaus", "kandinsky"]
+    assert normalized(build_model("dcgan", **TINY)) == []  # unconditional: none
+    assert normalized(build_model("dcgan", class_names=styles, **TINY)) == [
+        "SpectralNormalization"]  # the projection head needs it
+    assert normalized(build_model("wgan-gp", **TINY)) == ["LayerNormalization"]
+    # Asked for, it is what it says, conditional or not.
+    assert normalized(build_model("dcgan", d_normalization="spectral", **TINY)) == [
+        "SpectralNormalization"]
+    assert normalized(build_model("dcgan", d_normalization="none", class_names=styles,
+                                  **TINY)) == []
+
+
 @pytest.mark.skipif(keras.backend.backend() == "jax",
                     reason="network widths, the same on every backend: checked once")
 def test_reference_architecture_widths():
