@@ -324,6 +324,9 @@ def train(config, log=print, extra_callbacks=()):
     if config.balance_classes and not data.class_names:
         raise UserInputError(f"--balance-classes needs labelled data (class sub-folders, a "
                              f"TFDS label, builtin: styles); {config.data} has no classes")
+    if data.class_names and not config.conditional and not saved:
+        log(f"note: the data has {len(data.class_names)} classes; --conditional trains on "
+            f"them, so that every class is drawn and can be asked for by name")
     if config.conditional and not data.class_names:
         raise UserInputError(
             f"--conditional needs labelled data: class sub-folders, a TFDS set with a label "

@@ -113,6 +113,9 @@ def test_train_then_sample_end_to_end(tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "dcgan", "--epochs", "2", "--steps-per-epoch", "2",
                  "--run-dir", str(run), *TINY_ARGS]) == 0
+    # Labelled data trained unconditionally: one line says what --conditional would do.
+    assert "note: the data has 5 classes; --conditional trains on them" in \
+        capsys.readouterr().out
     assert sorted(os.listdir(run)) == ["checkpoints", "config.json", "logs", "model.keras",
                                        "samples"]
     config = json.loads((run / "config.json").read_text())
@@ -154,6 +157,26 @@ def test_train_then_sample_end_to_end(tmp_path, capsys):
     assert main(["train", "dcgan", "--epochs", "2", "--steps-per-epoch", "2",
                  "--run-dir", str(run), *TINY_ARGS, "--latent-dim", "16"]) == 2
     assert "latent_dim" in capsys.readouterr().err
+
+
+def test_demo_trains_a_conditional_model_and_draws_a_row_per_style(tmp_path, monkeypatch,
+                                                                     capsys):
+    from keras_genart import cli
+
+    # The demo's own settings, shrunk: the same data set, model and grid.
+    tiny = dict(cli.DEMO, data="builtin:abstract:20", image_size=16, batch_size=4,
+                steps_per_epoch=2, latent_dim=8, base_width=8)
+    monkeypatch.setattr(cli, "DEMO", tiny)
+    monkeypatch.setattr(cli, "DEMO_PER_CLASS", 3)
+    out = tmp_path / "artwork.png"
+    assert main(["demo", "--epochs", "1", "--run-dir", str(tmp_path / "demo"),
+                 "--out", str(out)]) == 0
+    assert "rows: bauhaus, kandinsky, mondrian, op_art, suprematism" in capsys.readouterr().out
+    config = json.loads((tmp_path / "demo" / "config.json").read_text())["config"]
+    assert config["conditional"] is True and config["data"] == "builtin:abstract:20"
+    grid = Image.open(out)
+    assert grid.size == (3 * 16 + 4 * 2, 5 * 16 + 6 * 2)  # 3 columns, a row per style
+    assert grid.text["keras_genart.class"] == "one row per class"
 
 
 @pytest.mark.skipif(os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow",
