@@ -20,7 +20,10 @@ Data sets:
   read through the library's folder loader like a user's data
   (`pip install -e ".[bench]"` installs scikit-learn; the data ships inside
   the package, nothing is downloaded);
-- any keras_genart source (`builtin:abstract`, a folder, ...).
+- any keras_genart source (`builtin:abstract`, a folder, ...);
+- `files:SOURCE`: that source written as PNG files in class folders and read
+  through the folder loader like a user's data (`files:builtin:abstract:200`:
+  the issue's small-data case).
 
 Recipes: `plain` (benchmarks/plain_dcgan.py), `default` (`genart train dcgan`
 with its defaults), and `NAME:key=value;key=value` with `genart train`
@@ -114,11 +117,30 @@ def write_digits(folder):
     return folder
 
 
-def source_of(data, workdir):
+def write_pictures(source, folder, image_size=32):
+    """Any keras_genart source written as PNG files, one folder per class (if it has any)."""
+    from PIL import Image
+
+    from keras_genart.data import load_images
+
+    data = load_images(source, image_size=image_size, seed=0)
+    for i, image in enumerate(data.images):
+        sub = data.class_names[data.labels[i]] if data.class_names else ""
+        os.makedirs(os.path.join(folder, sub), exist_ok=True)
+        Image.fromarray(image).save(os.path.join(folder, sub, f"{i:05d}.png"))
+    return folder
+
+
+def source_of(data, workdir, image_size=32):
     if data == "digits":
         folder = os.path.join(workdir, "digits")
         if not os.path.isdir(folder):
             write_digits(folder)
+        return folder
+    if data.startswith("files:"):  # e.g. files:builtin:abstract:200, read as a user's folder
+        folder = os.path.join(workdir, data.replace(":", "_"))
+        if not os.path.isdir(folder):
+            write_pictures(data[len("files:"):], folder, image_size)
         return folder
     return data
 
@@ -260,7 +282,7 @@ def main():
     extractor = RandomFeatures()
     results = []
     for data_name in [d for d in args.data.split(",") if d]:
-        source = source_of(data_name, workdir)
+        source = source_of(data_name, workdir, args.image_size)
         real = load_images(source, image_size=args.image_size, seed=0)
         if data_name == "digits":
             classify, accuracy = digit_classifier(real.images, real.labels)
