@@ -20,7 +20,7 @@ from keras_genart.options import DCGAN_LOSSES, NORMALIZATIONS, UPSAMPLINGS
 
 
 # The demo: the five built-in styles, one row of the grid per style, on 2 CPU cores in
-# about 7 minutes (README). It trains on the styles' labels (a conditional DCGAN): on
+# about 6.5 minutes (README). It trains on the styles' labels (a conditional DCGAN): on
 # builtin:abstract at equal wall time (300 s) the conditional model scored FID 11.8 /
 # KID 0.094, near the unconditional default (9.7 and 11.3 / 0.048 and 0.087) and far
 # from the plain DCGAN (22.5 / 0.499), and it is the only one that drew every style
@@ -519,7 +519,8 @@ def write_samples(model_path, n, seed, out, separate=None, log=print, label=None
     """Loads a model and writes a grid PNG (and single PNGs) with provenance.
 
     `label` and `truncation` are `generate`'s; `per_class` K makes a grid of one
-    row per class of a conditional model, the same K latents in every row.
+    row per class of a conditional model, the same K latents in every row (`n`
+    is then K times the number of classes, whatever is passed).
     """
     import numpy as np
 
@@ -867,7 +868,7 @@ def cmd_demo(args):
     print(f"demo: training a conditional DCGAN on {config.data} ({config.epochs} epochs of "
           f"{config.steps_per_epoch} steps, {config.image_size} px) into {config.run_dir}")
     train(config)
-    write_samples(config.run_dir, DEMO_PER_CLASS * 5, 0, args.out, per_class=DEMO_PER_CLASS)
+    write_samples(config.run_dir, None, 0, args.out, per_class=DEMO_PER_CLASS)
     return 0
 
 
