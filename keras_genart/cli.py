@@ -27,7 +27,7 @@ from keras_genart.options import DCGAN_LOSSES, NORMALIZATIONS, UPSAMPLINGS
 # (README, "Better pictures per CPU-minute"). The demo counts steps, not minutes, so that
 # its pictures are the same on every machine.
 DEMO = dict(model="dcgan", data="builtin:abstract:4096", image_size=32, batch_size=64,
-            epochs=12, steps_per_epoch=250, conditional=True,
+            epochs=8, steps_per_epoch=250, conditional=True,
             run_dir=os.path.join("runs", "demo"))
 DEMO_PER_CLASS = 8
 
@@ -225,9 +225,10 @@ def build_parser():
                        help="GANs: the generator's update reuses the discriminator update's "
                             "fakes and forward pass (one pass fewer per step); auto: on for "
                             "dcgan, off for wgan-gp")
-    train.add_argument("--upsampling", choices=UPSAMPLINGS, default="transpose",
+    train.add_argument("--upsampling", choices=(*UPSAMPLINGS, "auto"), default="auto",
                        help="generator: stride-2 transposed convolutions, or nearest resize "
-                            "and a 3x3 convolution (no checkerboard artifacts)")
+                            "and a 3x3 convolution (no checkerboard artifacts); auto: resize "
+                            "for the conditional dcgan, transpose otherwise")
     train.add_argument("--conditional", action="store_true",
                        help="a class-conditional model trained on the data's classes (class "
                             "sub-folders, TFDS labels or the builtin: styles): GANs get a "

@@ -46,10 +46,12 @@ class TrainConfig:
     VAE: 1e-3, 0.9, 0.999). `ema="auto"` is 0.999 for GANs and none for the
     VAE; `shared_fakes="auto"` is on for DCGAN only (`resolved_ema`,
     `resolved_shared_fakes`); `d_final_size="auto"` is 8 for DCGAN and 4 for
-    WGAN-GP (`resolved_d_final_size`). `augment` is empty by default: `flip`
-    suits only subjects that may face either way. `conditional=True` trains a
-    conditional model (GAN or VAE) on the data's classes; `balance_classes=True` draws every
-    class equally often (`ImageBatches(balanced=True)`).
+    WGAN-GP (`resolved_d_final_size`); `upsampling="auto"` is resize for the
+    conditional DCGAN and transpose otherwise (`resolved_upsampling`).
+    `augment` is empty by default: `flip` suits only subjects that may face
+    either way. `conditional=True` trains a conditional model (GAN or VAE) on
+    the data's classes; `balance_classes=True` draws every class equally often
+    (`ImageBatches(balanced=True)`).
     """
 
     model: str = "dcgan"
@@ -80,7 +82,7 @@ class TrainConfig:
     ema: float | str | None = "auto"
     r1: float = 0.0
     r1_interval: int = 16
-    upsampling: str = "transpose"
+    upsampling: str = "auto"
     shared_fakes: bool | str = "auto"
     d_final_size: int | str = "auto"
     conditional: bool = False
@@ -122,6 +124,11 @@ class TrainConfig:
                 isinstance(self.ema, (int, float)) and 0 < self.ema < 1):
             raise UserInputError(f"ema must be auto, none or a decay in (0, 1) such as 0.999, "
                                  f"got {self.ema!r}")
+        from keras_genart.options import UPSAMPLINGS
+
+        if self.upsampling not in (*UPSAMPLINGS, "auto"):
+            raise UserInputError(f"upsampling must be auto, {', '.join(UPSAMPLINGS)}; got "
+                                 f"{self.upsampling!r}")
         if self.shared_fakes not in (True, False, "auto"):
             raise UserInputError(f"shared_fakes must be auto, true or false, got "
                                  f"{self.shared_fakes!r}")
@@ -209,6 +216,19 @@ def resolved_d_final_size(config):
     return int(config.d_final_size)
 
 
+def resolved_upsampling(config, upsampling=None):
+    """The generator's upsampling a config means (`"auto"`: resize for the
+    conditional DCGAN, transposed convolutions otherwise;
+    `registry.default_upsampling`). `upsampling` resolves another value
+    against the same model."""
+    from keras_genart.models.registry import default_upsampling
+
+    upsampling = config.upsampling if upsampling is None else upsampling
+    if upsampling == "auto":
+        return default_upsampling(config.model, 1 if config.conditional else 0)
+    return upsampling
+
+
 def build_compiled_model(config, class_names=None):
     """The untrained, compiled model that a config describes.
 
@@ -227,7 +247,7 @@ def build_compiled_model(config, class_names=None):
         d_normalization=config.d_normalization, minibatch_std=config.minibatch_std,
         mixed_precision=config.mixed_precision, packing=config.packing,
         ema=resolved_ema(config), r1_weight=config.r1, r1_interval=config.r1_interval,
-        upsampling=config.upsampling, shared_fakes=resolved_shared_fakes(config),
+        upsampling=resolved_upsampling(config), shared_fakes=resolved_shared_fakes(config),
         d_final_size=resolved_d_final_size(config),
         # A conditional config without classes meets build_model's "needs labelled data".
         class_names=list(class_names or []) if config.conditional else None,
@@ -255,10 +275,15 @@ def _check_same_run(saved, config):
             return saved[key]
         return value if value == defaults.get(key) else _ADDED_SETTINGS.get(key)
 
+    def same(key, was, value):
+        if key == "upsampling":  # "auto" and what it means are the same network
+            return resolved_upsampling(config, was) == resolved_upsampling(config, value)
+        return was == value
+
     compared = ((key, then(key, value), value) for key, value in config.to_dict().items()
                 if key not in _RESUMABLE)
     differences = [f"{key}: {was!r} in the run, {value!r} now"
-                   for key, was, value in compared if was != value]
+                   for key, was, value in compared if not same(key, was, value)]
     if differences:
         raise UserInputError(
             f"run folder '{config.run_dir}' holds a run with other settings ("

@@ -24,7 +24,7 @@ QUICKSTART = [
         "saves and reloads it. The settings below train 1,500 steps at 32 px (a few\n"
         "minutes on two CPU cores): Mondrian-like pictures, not yet sharp. For better ones\n"
         "raise `EPOCHS` (each epoch is `STEPS` steps; `genart demo` trains a conditional\n"
-        "DCGAN for 12 x 250 steps on all five styles). The\n"
+        "DCGAN for 8 x 250 steps on all five styles). The\n"
         "test suite runs this notebook with tiny settings (`GENART_NOTEBOOK_QUICK=1`).\n"
         "Everything it writes goes into `notebook-output/`."),
     new_code_cell(

@@ -260,3 +260,12 @@ def test_runs_made_before_a_setting_existed_resume_with_the_same_command(tmp_pat
     asked = TrainConfig(run_dir=str(tmp_path), ema=0.5)
     with pytest.raises(UserInputError, match="ema: None in the run, 0.5 now"):
         _check_same_run(saved, asked)
+    # upsampling "auto" became the default: a run that saved what it means resumes with
+    # it, and a conditional run of transposed convolutions is not taken for a resize one.
+    _check_same_run({**config.to_dict(), "upsampling": "transpose"}, config)
+    conditional = TrainConfig(run_dir=str(tmp_path), conditional=True)
+    _check_same_run({**conditional.to_dict(), "upsampling": "resize"}, conditional)
+    with pytest.raises(UserInputError, match="upsampling: 'transpose' in the run, 'auto' now"):
+        _check_same_run({**conditional.to_dict(), "upsampling": "transpose"}, conditional)
+    with pytest.raises(UserInputError, match="upsampling must be auto, transpose, resize"):
+        TrainConfig(upsampling="bilinear")

@@ -191,6 +191,21 @@ def test_default_discriminator_normalization_follows_the_model():
                                   **TINY)) == []
 
 
+def test_default_upsampling_is_resize_for_the_conditional_dcgan_only():
+    def resized(model):
+        return any(isinstance(l, keras.layers.UpSampling2D) for l in model.generator.layers)
+
+    styles = ["bauhaus", "kandinsky"]
+    assert resized(build_model("dcgan", class_names=styles, **TINY))
+    assert not resized(build_model("dcgan", **TINY))
+    assert not resized(build_model("wgan-gp", class_names=styles, **TINY))
+    assert not any(isinstance(l, keras.layers.UpSampling2D)
+                   for l in build_model("vae", class_names=styles, **TINY).decoder.layers)
+    # Asked for, it is what it says.
+    assert not resized(build_model("dcgan", class_names=styles, upsampling="transpose", **TINY))
+    assert resized(build_model("dcgan", upsampling="resize", **TINY))
+
+
 @pytest.mark.skipif(keras.backend.backend() == "jax",
                     reason="network widths, the same on every backend: checked once")
 def test_reference_architecture_widths():
