@@ -10,6 +10,7 @@ least 0.8 for every style), the style the rest went to, and the same for
 truncation 0.7; writes the per-class grid (`genart sample --per-class`).
 
     python benchmarks/conditional.py --budget 300 --grid docs/conditional-per-class.png
+    python benchmarks/conditional.py --run runs/demo     # score a trained run instead
 """
 
 import argparse
@@ -36,13 +37,16 @@ def main():
                         help="a TrainConfig setting (repeatable), e.g. d_final_size=8")
     parser.add_argument("--grid", default=None, help="per-class grid PNG (8 per row)")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--run", default=None, metavar="RUN_DIR",
+                        help="score this trained conditional run (genart demo's runs/demo, "
+                             "say) instead of training one")
     args = parser.parse_args()
 
     import numpy as np
 
     from keras_genart.cli import write_samples
     from keras_genart.metrics.classifier import StyleClassifier
-    from keras_genart.runs import TrainConfig, train
+    from keras_genart.runs import TrainConfig, load_trained_model, train
 
     overrides = {}
     for item in args.set:
@@ -51,21 +55,34 @@ def main():
             overrides[key] = json.loads(value)  # numbers, true, false, null, lists
         except ValueError:
             overrides[key] = value
-    run_dir = tempfile.mkdtemp(prefix="genart_conditional_")
-    config = TrainConfig(model="dcgan", data=args.data, image_size=args.image_size,
-                         conditional=True, seed=args.seed, epochs=1, steps_per_epoch=10 ** 6,
-                         run_dir=run_dir, verbose=0, **overrides)
-    start = time.perf_counter()
-    budget = wall_clock_budget(start, args.budget)
-    model = train(config, log=lambda *_: None, extra_callbacks=[budget])
-    seconds = time.perf_counter() - start
+    if args.run:
+        run_dir = args.run
+        model = load_trained_model(run_dir)
+        if not model.class_names:
+            raise SystemExit(f"{run_dir} holds an unconditional model: nothing to ask for")
+        print(f"{cpu_name()}, {os.cpu_count()} CPUs; the trained run {run_dir} "
+              f"({len(model.class_names)} classes); {args.n} pictures per class")
+        results = {"cpu": cpu_name(), "run": run_dir, "classes": {}}
+    else:
+        run_dir = tempfile.mkdtemp(prefix="genart_conditional_")
+        config = TrainConfig(model="dcgan", data=args.data, image_size=args.image_size,
+                             conditional=True, seed=args.seed, epochs=1,
+                             steps_per_epoch=10 ** 6, run_dir=run_dir, verbose=0, **overrides)
+        start = time.perf_counter()
+        budget = wall_clock_budget(start, args.budget)
+        model = train(config, log=lambda *_: None, extra_callbacks=[budget])
+        seconds = time.perf_counter() - start
+        print(f"{cpu_name()}, {os.cpu_count()} CPUs; {args.data} {args.image_size} px; "
+              f"{budget.steps} steps in {seconds:.0f} s; {args.n} pictures per class; "
+              f"settings {overrides or 'defaults'}")
+        results = {"cpu": cpu_name(), "steps": budget.steps, "seconds": round(seconds, 1),
+                   "settings": overrides, "classes": {}}
     classifier = StyleClassifier()
     style_index = {name: i for i, name in enumerate(classifier.class_names)}
-    print(f"{cpu_name()}, {os.cpu_count()} CPUs; {args.data} {args.image_size} px; "
-          f"{budget.steps} steps in {seconds:.0f} s; {args.n} pictures per class; "
-          f"settings {overrides or 'defaults'}")
-    results = {"cpu": cpu_name(), "steps": budget.steps, "seconds": round(seconds, 1),
-               "settings": overrides, "classes": {}}
+    unknown = [name for name in model.class_names if name not in style_index]
+    if unknown:
+        raise SystemExit(f"the style classifier knows {', '.join(classifier.class_names)}; "
+                         f"this model's classes {', '.join(unknown)} are not among them")
     print(f"{'asked for':14s} {'share':>6s} {'psi 0.7':>7s}  rest went to")
     for label, name in enumerate(model.class_names):
         row = {}
