@@ -9,15 +9,16 @@ without and with packing (`packing=4`, PacGAN4). Two packed discriminators:
 `pacgan4` is the paper's (the four samples concatenated into one 8-d input);
 `pacgan4-trunk` sends each sample through the same three 400-wide layers and
 judges the four feature vectors together in a 400-wide head; `gan-ema` and
-`pacgan4-ema` sample from the generator's moving average (decay 0.999). After training,
+`pacgan4-ema` sample from the generator's moving average (decay 0.999); the `-r1`
+models add the R1 penalty on the discriminator (gamma `--r1`, every 16 updates). After training,
 2,500 samples: a sample is high quality within 3 sigma of its nearest mode; a
 mode is captured when it has a high-quality sample; reverse KL is
 KL(generated mode histogram || uniform). Runs go to two worker processes at a
 time (one per core here).
 
     python benchmarks/mode_coverage.py [--steps 10000] [--seeds 3] [--lr 2.5e-4] [--workers 2]
-        [--data ring,grid] [--models gan,pacgan4,pacgan4-trunk,gan-ema,pacgan4-ema]
-        [--first-seed 0]
+        [--data ring,grid] [--models gan,pacgan4,pacgan4-trunk,gan-ema,pacgan4-ema,gan-r1,...]
+        [--first-seed 0] [--r1 1.0]
 
 PacGAN's table for reference (Lin et al. 2018): GAN ring 6.3 modes / 98.2 %
 high quality, grid 17.3 / 94.8 %; PacGAN4 ring 7.8 / 95.9 %, grid 24.8 / 93.6 %.
@@ -81,15 +82,20 @@ def _plain(packing):
     return mlp(2 * packing, 1, "leaky", "discriminator")
 
 
-MODELS = {  # name: (packing, discriminator, EMA decay of the generator that samples)
-    "gan": (1, _plain, None),
-    "pacgan4": (4, _plain, None),
-    "pacgan4-trunk": (4, packed_trunk, None),
-    "gan-ema": (1, _plain, 0.999),
-    "pacgan4-ema": (4, _plain, 0.999),
+MODELS = {  # name: (packing, discriminator, EMA decay of the generator that samples, R1)
+    "gan": (1, _plain, None, False),
+    "pacgan4": (4, _plain, None, False),
+    "pacgan4-trunk": (4, packed_trunk, None, False),
+    "gan-ema": (1, _plain, 0.999, False),
+    "pacgan4-ema": (4, _plain, 0.999, False),
+    "gan-r1": (1, _plain, None, True),
+    "pacgan4-r1": (4, _plain, None, True),
+    "pacgan4-trunk-r1": (4, packed_trunk, None, True),
 }
 LABELS = {"gan": "GAN", "pacgan4": "PacGAN4", "pacgan4-trunk": "PacGAN4 shared trunk",
-          "gan-ema": "GAN, EMA 0.999", "pacgan4-ema": "PacGAN4, EMA 0.999"}
+          "gan-ema": "GAN, EMA 0.999", "pacgan4-ema": "PacGAN4, EMA 0.999",
+          "gan-r1": "GAN, R1", "pacgan4-r1": "PacGAN4, R1",
+          "pacgan4-trunk-r1": "PacGAN4 trunk, R1"}
 
 
 def score(samples, name):
@@ -103,16 +109,18 @@ def score(samples, name):
     return int((counts > 0).sum()), float(good.mean()), reverse_kl
 
 
-def run(name, model_name, seed, steps, lr=2.5e-4, batch=100):
+def run(name, model_name, seed, steps, lr=2.5e-4, batch=100, r1=1.0):
     import keras
 
     from keras_genart.models import DCGAN
 
     keras.utils.set_random_seed(seed)
-    packing, make_discriminator, ema = MODELS[model_name]
+    packing, make_discriminator, ema, with_r1 = MODELS[model_name]
     generator = mlp(2, 2, "relu", "generator")
     discriminator = make_discriminator(packing)
-    model = DCGAN(generator, discriminator, packing=packing, seed=seed, ema=ema)
+    # R1 (Mescheder et al. 2018) every 16 discriminator updates, as in the image models.
+    model = DCGAN(generator, discriminator, packing=packing, seed=seed, ema=ema,
+                  r1_weight=r1 if with_r1 else 0.0)
 
     def adam():
         # The decay sharpens the modes at the end (at a constant 1e-4, 4,000 steps left
@@ -144,6 +152,7 @@ def main():
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--lr", type=float, default=2.5e-4)
+    parser.add_argument("--r1", type=float, default=1.0, help="gamma of the -r1 models")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--data", default="ring,grid", help="ring, grid")
     parser.add_argument("--models", default="gan,pacgan4,pacgan4-trunk",
@@ -154,17 +163,19 @@ def main():
     if unknown:
         parser.error(f"unknown data set or model: {', '.join(unknown)}")
     print(f"{args.steps} steps, batch 100 (x packing), lr {args.lr:g} (cosine decay), "
+          f"R1 gamma {args.r1:g} (-r1 models), "
           f"{args.seeds} seeds; modes / high-quality % / reverse KL, mean over seeds (per seed "
           "in brackets)", flush=True)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    jobs = [(name, model, seed, args.steps, args.lr) for name in names
+    jobs = [(name, model, seed, args.steps, args.lr, 100, args.r1) for name in names
             for model in models for seed in seeds]
     # A fresh process per run: TensorFlow state never carries from one run to the next.
     with multiprocessing.get_context("spawn").Pool(args.workers, maxtasksperchild=1) as pool:
         done = dict(pool.imap_unordered(_run, jobs))
     for name in names:
         for model in models:
-            results = [done[(name, model, seed, args.steps, args.lr)] for seed in seeds]
+            results = [done[(name, model, seed, args.steps, args.lr, 100, args.r1)]
+                       for seed in seeds]
             modes, quality, rkl, seconds = (list(v) for v in zip(*results))
             label = LABELS[model]
             print(f"{name:5s} {label:20s} modes {statistics.mean(modes):5.2f} {modes}  "
