@@ -167,15 +167,17 @@ def main():
           f"{args.seeds} seeds; modes / high-quality % / reverse KL, mean over seeds (per seed "
           "in brackets)", flush=True)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    jobs = [(name, model, seed, args.steps, args.lr, 100, args.r1) for name in names
-            for model in models for seed in seeds]
+
+    def job(name, model, seed):  # run()'s arguments, and the key of its result
+        return name, model, seed, args.steps, args.lr, 100, args.r1
+
+    jobs = [job(name, model, seed) for name in names for model in models for seed in seeds]
     # A fresh process per run: TensorFlow state never carries from one run to the next.
     with multiprocessing.get_context("spawn").Pool(args.workers, maxtasksperchild=1) as pool:
         done = dict(pool.imap_unordered(_run, jobs))
     for name in names:
         for model in models:
-            results = [done[(name, model, seed, args.steps, args.lr, 100, args.r1)]
-                       for seed in seeds]
+            results = [done[job(name, model, seed)] for seed in seeds]
             modes, quality, rkl, seconds = (list(v) for v in zip(*results))
             label = LABELS[model]
             print(f"{name:5s} {label:20s} modes {statistics.mean(modes):5.2f} {modes}  "
