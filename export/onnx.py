@@ -17,6 +17,7 @@ def export_onnx(model, path, opset=17):
     """
     from keras_genart.export.savedmodel import generator_input_specs, run_generator
 
+    model.refresh_sampling_statistics()
     spec = generator_input_specs(model)
 
     @tf.function(input_signature=spec)

@@ -25,6 +25,7 @@ def export_savedmodel(model, path):
     Returns:
         list of signature names.
     """
+    model.refresh_sampling_statistics()
     generator = model.sampling_generator
     inputs = generator_input_specs(model)
 

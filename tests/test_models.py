@@ -634,11 +634,57 @@ def test_ema_generator_follows_the_generator(tiny_data):
                 if v.trainable]
     assert len(averaged) == len(raw)
     assert not all(np.array_equal(a, b) for a, b in zip(raw, averaged))
-    # generate uses the average, not the raw generator.
+    # generate uses the average, not the raw generator (with the average's own
+    # batch-norm statistics: the next test).
     z = sample_latents(2, model.latent_dim, 3)
+    pictures = model.generate(2, seed=3)
     expected = np.clip((_np(model.ema_generator(z, training=False)) + 1) / 2, 0, 1)
-    np.testing.assert_allclose(model.generate(2, seed=3), expected, atol=1e-6)
+    np.testing.assert_allclose(pictures, expected, atol=1e-6)
     assert not model.ema_generator.trainable_weights  # never trained itself
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_ema_generator_normalizes_by_the_statistics_of_its_own_pictures(conditional,
+                                                                        tiny_data, tmp_path):
+    styles = ["bauhaus", "kandinsky", "mondrian", "op_art", "suprematism"]
+    model = build_model("dcgan", seed=0, ema=0.9, class_names=styles if conditional else None,
+                        **TINY)
+    model.compile()
+    for _ in range(3):
+        batch, labels = next(tiny_data)
+        model.train_on_batch((batch, labels) if conditional else batch)
+
+    def norms(network):
+        return [layer for layer in network.layers
+                if isinstance(layer, keras.layers.BatchNormalization)]
+
+    averaged, raw = norms(model.ema_generator), norms(model.generator)
+    assert averaged
+    # Training copies the raw generator's running statistics into the average...
+    for layer, source in zip(averaged, raw):
+        np.testing.assert_array_equal(_np(layer.moving_mean), _np(source.moving_mean))
+    pictures = model.generate(3, seed=1)
+    assert not model.refresh_sampling_statistics()  # ...generate replaced them, once
+    # ...by each layer's mean and variance over fixed latents (classes in turn),
+    # run through the average in inference mode, as computed here by hand.
+    z = sample_latents(model.statistics_samples, model.latent_dim, model.statistics_seed)
+    inputs = [z, model.resolve_labels(None, len(z))] if conditional else z
+    for layer, source in zip(averaged, raw):
+        seen = _np(keras.Model(model.ema_generator.input, layer.input)(inputs))
+        seen = seen.reshape(-1, seen.shape[-1]).astype(np.float64)
+        np.testing.assert_allclose(_np(layer.moving_mean), seen.mean(0), atol=1e-5)
+        np.testing.assert_allclose(_np(layer.moving_variance), seen.var(0), rtol=1e-3,
+                                   atol=1e-6)
+        assert not np.allclose(_np(layer.moving_variance), _np(source.moving_variance))
+    # Saved and loaded, the average makes the same pictures.
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(loaded.generate(3, seed=1), pictures, atol=1e-5)
+    # A training step changes the weights: the statistics are recomputed.
+    batch, labels = next(tiny_data)
+    model.train_on_batch((batch, labels) if conditional else batch)
+    assert model.refresh_sampling_statistics()
+    assert not model.refresh_sampling_statistics()
 
 
 def test_parts_refuse_bad_settings():

@@ -36,6 +36,9 @@ def save_model_atomically(model, path):
     """`model.save(path)` through a temporary file and a rename."""
     directory, name = os.path.split(os.path.abspath(path))
     tmp = os.path.join(directory, f".tmp-{os.getpid()}-{name}")
+    refresh = getattr(model, "refresh_sampling_statistics", None)
+    if refresh is not None:
+        refresh()  # the file holds the statistics its pictures are made with
     try:
         model.save(tmp)
         os.replace(tmp, path)
