@@ -647,10 +647,10 @@ class AdversarialModel(GenerativeModel):
             axis = layer.axis if isinstance(layer.axis, int) else layer.axis[0]
             total = total_sq = None
             count = 0
-            for start in range(0, len(z), 256):
-                inputs = z[start:start + 256]
+            for start in range(0, len(z), 128):  # 128 pictures at a time: bounded memory
+                inputs = z[start:start + 128]
                 if labels is not None:
-                    inputs = [inputs, labels[start:start + 256]]
+                    inputs = [inputs, labels[start:start + 128]]
                 x = ops.convert_to_numpy(probe[1](inputs, training=False)[index])
                 x = np.moveaxis(x.astype(np.float64), axis, -1)
                 x = x.reshape(-1, x.shape[-1])
