@@ -635,31 +635,33 @@ class AdversarialModel(GenerativeModel):
         key = self._statistics_key(generator)
         if key == getattr(self, "_fresh_statistics", None):
             return False
-        probe = getattr(self, "_statistics_probe", None)
-        if probe is None or probe[0] is not generator:
-            probe = (generator, keras.Model(generator.input, [layer.input for layer in norms]))
-            # Not an attribute Keras tracks: the probe is no part of the model or its file.
-            object.__setattr__(self, "_statistics_probe", probe)
+        probes = getattr(self, "_statistics_probes", None)
+        if probes is None or probes[0] is not generator:
+            # One network per layer, up to its input: a layer's pass stops there.
+            probes = (generator, [keras.Model(generator.input, layer.input) for layer in norms])
+            # Not an attribute Keras tracks: the probes are no part of the model or its file.
+            object.__setattr__(self, "_statistics_probes", probes)
         z = latents.sample_latents(self.statistics_samples, self.latent_dim,
                                    self.statistics_seed)
         labels = self.resolve_labels(None, len(z))
-        for index, layer in enumerate(norms):
+        for layer, probe in zip(norms, probes[1]):
             axis = layer.axis if isinstance(layer.axis, int) else layer.axis[0]
-            total = total_sq = None
-            count = 0
+            moments = []  # per chunk: (count, mean, variance) per channel
             for start in range(0, len(z), 128):  # 128 pictures at a time: bounded memory
                 inputs = z[start:start + 128]
                 if labels is not None:
                     inputs = [inputs, labels[start:start + 128]]
-                x = ops.convert_to_numpy(probe[1](inputs, training=False)[index])
-                x = np.moveaxis(x.astype(np.float64), axis, -1)
-                x = x.reshape(-1, x.shape[-1])
-                total = x.sum(0) if total is None else total + x.sum(0)
-                total_sq = (x * x).sum(0) if total_sq is None else total_sq + (x * x).sum(0)
-                count += len(x)
-            mean = total / count
+                x = ops.cast(probe(inputs, training=False), "float32")
+                axes = [a for a in range(len(x.shape)) if a != axis % len(x.shape)]
+                count = int(np.prod([x.shape[a] for a in axes]))
+                moments.append((count, ops.convert_to_numpy(ops.mean(x, axis=axes)),
+                                ops.convert_to_numpy(ops.var(x, axis=axes))))
+            total = sum(count for count, _, _ in moments)
+            mean = sum(count * m.astype(np.float64) for count, m, _ in moments) / total
+            variance = sum(count * (v.astype(np.float64) + m.astype(np.float64) ** 2)
+                           for count, m, v in moments) / total - mean ** 2
             layer.moving_mean.assign(mean.astype(layer.moving_mean.dtype))
-            layer.moving_variance.assign(np.maximum(total_sq / count - mean * mean, 0.0)
+            layer.moving_variance.assign(np.maximum(variance, 0.0)
                                          .astype(layer.moving_variance.dtype))
         object.__setattr__(self, "_fresh_statistics", self._statistics_key(generator))
         return True
