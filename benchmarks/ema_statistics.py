@@ -29,7 +29,8 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from _machine import cpu_name, wall_clock_budget  # noqa: E402
+from _machine import cpu_name  # noqa: E402
+from quality import add_run_arguments, parse_recipe, source_of  # noqa: E402
 
 VARIANTS = ("raw", "ema_copied", "ema_own")
 
@@ -50,23 +51,18 @@ def worker(args):
     from keras_genart.latents import sample_latents
     from keras_genart.metrics.features import RandomFeatures
     from keras_genart.metrics.report import evaluate
-    from keras_genart.runs import TrainConfig, build_compiled_model
-    from quality import parse_recipe
+    from quality import train_recipe
 
     _, overrides = parse_recipe(args.recipe)
+    if overrides.get("ema", "auto") is None:
+        raise SystemExit(f"recipe {args.recipe!r} keeps no moving average")
     data = load_images(args.source, image_size=args.image_size, seed=0)
     batches = make_dataset(data, args.batch_size, seed=args.seed)
-    config = TrainConfig(model="dcgan", data=args.source, image_size=args.image_size,
-                         batch_size=args.batch_size, seed=args.seed, **overrides)
-    model = build_compiled_model(config, class_names=data.class_names)
-    if model.ema_generator is None:
-        raise SystemExit(f"recipe {args.recipe!r} keeps no moving average")
-    budget = wall_clock_budget(time.perf_counter(), args.budget)
-    model.fit(batches, epochs=1, steps_per_epoch=10**7, verbose=0, callbacks=[budget])
+    model, steps = train_recipe(args, overrides, data, batches, time.perf_counter())
     z = sample_latents(args.n, model.latent_dim, 12345)
     labels = model.resolve_labels(None, len(z))  # classes in turn, if conditional
     extractor = RandomFeatures()
-    row = {"data": args.data, "recipe": args.recipe, "seed": args.seed, "steps": budget.steps,
+    row = {"data": args.data, "recipe": args.recipe, "seed": args.seed, "steps": steps,
            "data_saturation": saturation(data.images)}
 
     def score(name, network):
@@ -98,23 +94,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="digits,builtin:abstract")
     parser.add_argument("--recipes", default="default")
-    parser.add_argument("--budget", type=float, default=120.0, help="seconds of training")
-    parser.add_argument("--seeds", default="0")
-    parser.add_argument("--image-size", type=int, default=32)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--n", type=int, default=2000, help="pictures scored per variant")
-    parser.add_argument("--grids", default=None, help="folder for an 8x8 grid per variant")
-    parser.add_argument("--json", default=None, help="write every figure here")
-    parser.add_argument("--workdir", default=None)
-    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--recipe", help=argparse.SUPPRESS)
-    parser.add_argument("--source", help=argparse.SUPPRESS)
-    parser.add_argument("--out", help=argparse.SUPPRESS)
+    add_run_arguments(parser, budget=120.0)
     args = parser.parse_args()
     if args.recipe:
         return worker(args)
-
-    from quality import parse_recipe, source_of
 
     workdir = args.workdir or tempfile.mkdtemp(prefix="genart_ema_")
     os.makedirs(workdir, exist_ok=True)

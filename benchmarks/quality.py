@@ -147,6 +147,37 @@ def source_of(data, workdir, image_size=32):
 
 # --- one recipe, in its own process -------------------------------------------------
 
+def train_recipe(args, overrides, data, batches, start):
+    """`(model, steps)`: keras_genart's DCGAN with the settings `overrides`, fitted on
+    `batches` until `args.budget` seconds after `start` (`time.perf_counter()`)."""
+    from keras_genart.runs import TrainConfig, build_compiled_model
+
+    config = TrainConfig(model="dcgan", data=args.source, image_size=args.image_size,
+                         batch_size=args.batch_size, seed=args.seed, **overrides)
+    model = build_compiled_model(config, class_names=data.class_names)
+    budget = wall_clock_budget(start, args.budget)
+    model.fit(batches, epochs=1, steps_per_epoch=10**7, verbose=0, callbacks=[budget])
+    return model, budget.steps
+
+
+def add_run_arguments(parser, budget):
+    """The options of a benchmark that trains recipes for `--budget` seconds each, one
+    process per run (`--recipe`, `--source`, `--out`, `--seed`: the run's own, hidden)."""
+    parser.add_argument("--budget", type=float, default=budget, help="seconds of training")
+    parser.add_argument("--image-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--n", type=int, default=2000, help="pictures scored per model")
+    parser.add_argument("--seeds", default="0",
+                        help="comma-separated training seeds; each recipe runs once per seed")
+    parser.add_argument("--grids", default=None, help="folder for 8x8 sample grids")
+    parser.add_argument("--json", default=None, help="write every figure here")
+    parser.add_argument("--workdir", default=None)
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--recipe", help=argparse.SUPPRESS)
+    parser.add_argument("--source", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+
+
 def worker(args):
     import numpy as np
 
@@ -168,14 +199,7 @@ def worker(args):
             steps += 1
         latent_dim = model.latent_dim
     else:
-        from keras_genart.runs import TrainConfig, build_compiled_model
-
-        config = TrainConfig(model="dcgan", data=args.source, image_size=args.image_size,
-                             batch_size=args.batch_size, seed=args.seed, **overrides)
-        model = build_compiled_model(config, class_names=data.class_names)
-        budget = wall_clock_budget(start, args.budget)
-        model.fit(batches, epochs=1, steps_per_epoch=10**7, verbose=0, callbacks=[budget])
-        steps = budget.steps
+        model, steps = train_recipe(args, overrides, data, batches, start)
         latent_dim = model.latent_dim
     seconds = time.perf_counter() - start
     cpu_seconds = time.process_time() - cpu_start
@@ -240,24 +264,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="digits,builtin:abstract")
     parser.add_argument("--recipes", default="plain,default")
-    parser.add_argument("--budget", type=float, default=300.0, help="seconds of training")
-    parser.add_argument("--image-size", type=int, default=32)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--n", type=int, default=2000, help="pictures scored per model")
-    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--seeds", default="0",
-                        help="comma-separated training seeds; each recipe runs once per seed "
-                             "and the table adds their mean")
-    parser.add_argument("--grids", default=None, help="folder for an 8x8 sample grid per run")
-    parser.add_argument("--json", default=None, help="write every figure here")
-    parser.add_argument("--workdir", default=None)
+    add_run_arguments(parser, budget=300.0)
     parser.add_argument("--checkout", action="append", default=[], metavar="NAME=PATH",
                         help="run recipe NAME with the keras_genart package of the checkout "
                              "at PATH (repeatable)")
-    # worker mode
-    parser.add_argument("--recipe", help=argparse.SUPPRESS)
-    parser.add_argument("--source", help=argparse.SUPPRESS)
-    parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.recipe:
         return worker(args)
