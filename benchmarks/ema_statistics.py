@@ -30,7 +30,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from _machine import cpu_name  # noqa: E402
-from quality import add_run_arguments, parse_recipe, source_of  # noqa: E402
+from quality import (  # noqa: E402
+    add_run_arguments,
+    parse_recipe,
+    run_command,
+    source_of,
+    write_results,
+)
 
 VARIANTS = ("raw", "ema_copied", "ema_own")
 
@@ -114,10 +120,8 @@ def main():
         for recipe in recipes:
             for seed in [int(s) for s in args.seeds.split(",") if s]:
                 out = os.path.join(workdir, f"run_{len(results)}.json")
-                subprocess.run([sys.executable, __file__, "--recipe", recipe, "--source", source,
-                                "--data", data, "--out", out, "--budget", str(args.budget),
-                                "--image-size", str(args.image_size), "--batch-size",
-                                str(args.batch_size), "--n", str(args.n), "--seed", str(seed)]
+                subprocess.run(run_command(__file__, args, recipe, source, out, seed)
+                               + ["--data", data]
                                + (["--grids", args.grids] if args.grids else []), check=True)
                 with open(out) as f:
                     row = json.load(f)
@@ -126,10 +130,7 @@ def main():
                       + "  ".join(f"{row[v]['fid']:9.2f} {row[v]['kid']:7.4f} "
                                   f"{row[v]['saturation']:5.3f}" + " " * 2 for v in VARIANTS)
                       + f"  (data saturation {row['data_saturation']:.3f})", flush=True)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"cpu": cpu_name(), "budget": args.budget, "results": results}, f,
-                      indent=1)
+    write_results(args, results)
 
 
 if __name__ == "__main__":

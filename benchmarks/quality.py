@@ -178,6 +178,22 @@ def add_run_arguments(parser, budget):
     parser.add_argument("--out", help=argparse.SUPPRESS)
 
 
+def run_command(script, args, recipe, source, out, seed):
+    """The command line of one run of `script` in its own process: the options of
+    `add_run_arguments` that a run reads, passed on from `args`."""
+    return [sys.executable, script, "--recipe", recipe, "--source", source, "--out", out,
+            "--budget", str(args.budget), "--image-size", str(args.image_size),
+            "--batch-size", str(args.batch_size), "--n", str(args.n), "--seed", str(seed)]
+
+
+def write_results(args, results):
+    """Every row to `--json`, with the CPU and the budget, if asked for."""
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"cpu": cpu_name(), "budget": args.budget, "results": results}, f,
+                      indent=1)
+
+
 def worker(args):
     import numpy as np
 
@@ -319,10 +335,7 @@ def main():
             for seed in seeds:
                 out = os.path.join(workdir, f"{data_name.replace(':', '_').replace('/', '_')}"
                                             f"_{recipe.split(':')[0]}_seed{seed}.npz")
-                command = [sys.executable, __file__, "--recipe", recipe, "--source", source,
-                           "--out", out, "--budget", str(args.budget),
-                           "--image-size", str(args.image_size), "--batch-size",
-                           str(args.batch_size), "--n", str(args.n), "--seed", str(seed)]
+                command = run_command(__file__, args, recipe, source, out, seed)
                 env = dict(os.environ)
                 checkout = checkouts.get(recipe.split(":")[0])
                 if checkout:
@@ -357,10 +370,7 @@ def main():
                                     "min_share_ratio") if key in rows[0]}
                 mean["steps"] = int(mean["steps"])
                 print_row(f"{recipe.split(':')[0]} mean", mean)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"cpu": cpu_name(), "budget": args.budget, "results": results}, f,
-                      indent=1)
+    write_results(args, results)
 
 
 if __name__ == "__main__":
