@@ -13,8 +13,8 @@ from keras_genart.errors import ExportError, UserInputError, require_modules, re
 from keras_genart.export.metadata import (METADATA_FILE, NAME_PATTERN, VERSION_PATTERN,
                                          artifact_hashes)
 from keras_genart.imaging import atomic_write_bytes
-from keras_genart.latents import (LATENT_RECIPE, TRUNCATION_RECIPE, VARIATION_RECIPE,
-                                  sample_latents)
+from keras_genart.latents import (ARC_MARGIN, LATENT_CLASS_RECIPE, LATENT_RECIPE,
+                                  TRUNCATION_RECIPE, VARIATION_RECIPE, sample_latents)
 
 FORMATS = ("savedmodel", "onnx")
 # A VAE's encoder beside model.onnx: vary and reconstruct without TensorFlow.
@@ -248,6 +248,12 @@ def _metadata(model, name, version, formats, signatures, opset, parity, run, sou
         # A conditional model's classes are its labels; others keep the data's, if any.
         "conditional": bool(model.num_classes),
         "class_names": model.class_names or run.get("class_names", []),
+        # Latent-coded classes: the generator takes z only and reads the class from it.
+        **({"latent_classes": {"class_names": model.latent_class_names,
+                               "shares": model.latent_class_shares,
+                               "recipe": LATENT_CLASS_RECIPE,
+                               "arc_margin": ARC_MARGIN}}
+           if getattr(model, "latent_class_names", None) else {}),
         "training_data": run.get("data_summary", {}),
         "training_config": run.get("config", {}),
         "source": os.path.abspath(source) if source else None,

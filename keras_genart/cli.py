@@ -232,12 +232,19 @@ def build_parser():
     train.add_argument("--upsampling", choices=(*UPSAMPLINGS, "auto"), default="auto",
                        help="generator: stride-2 transposed convolutions, or nearest resize "
                             "and a 3x3 convolution (no checkerboard artifacts); auto: resize "
-                            "for the conditional dcgan, transpose otherwise")
+                            "for the conditional dcgan and --latent-classes, transpose "
+                            "otherwise")
     train.add_argument("--conditional", action="store_true",
                        help="a class-conditional model trained on the data's classes (class "
                             "sub-folders, TFDS labels or the builtin: styles): GANs get a "
                             "label in the generator and a projection discriminator, the vae "
                             "a label in the encoder and the decoder")
+    train.add_argument("--latent-classes", action="store_true",
+                       help="GANs: learn the data's classes as --conditional does, with a "
+                            "generator that takes z only and reads the class from the angle "
+                            "of z's first two values (each class's arc its share of the "
+                            "data): every class is drawn, and the export stays "
+                            "unconditional")
     train.add_argument("--balance-classes", action="store_true",
                        help="labelled data: every class drawn equally often (rare classes' "
                             "pictures repeat more), for imbalanced folders")
@@ -450,7 +457,7 @@ def _train_config(args):
         ema=args.ema, r1=args.r1, r1_interval=args.r1_interval,
         upsampling=args.upsampling, shared_fakes=args.shared_fakes,
         d_final_size=args.d_final_size, conditional=args.conditional,
-        balance_classes=args.balance_classes,
+        latent_classes=args.latent_classes, balance_classes=args.balance_classes,
         eval_every=args.eval_every, eval_metric=args.eval_metric, eval_n=args.eval_n,
         tfds_data_dir=args.tfds_data_dir, run_dir=args.run_dir,
         # A progress bar on a terminal; one line per epoch in a log file (the
@@ -507,13 +514,13 @@ def _control_arguments(parser, default_class="the classes in turn"):
 
 def _checked_control(model, label, truncation):
     """`(labels, truncation)` from --class and --truncation, or a UserInputError."""
-    from keras_genart.latents import check_truncation, label_from_text
+    from keras_genart.latents import check_truncation, label_from_text, resolve_labels
 
     try:
         if truncation is not None:
             check_truncation(truncation)
-        label = label_from_text(label, model.class_names)
-        model.resolve_labels(label, 1)
+        label = label_from_text(label, model.label_names)
+        resolve_labels(label, 1, model.label_names)
     except ValueError as error:
         raise UserInputError(str(error)) from None
     return label, truncation
@@ -537,28 +544,29 @@ def write_samples(model_path, n, seed, out, separate=None, log=print, label=None
     label, truncation = _checked_control(model, label, truncation)
     cols = None
     if per_class:
-        if not model.num_classes:
-            raise UserInputError("--per-class is for conditional models; this one has no "
-                                 "classes")
+        if not model.label_names:
+            raise UserInputError("--per-class is for models that learnt classes "
+                                 "(--conditional, --latent-classes); this one has none")
         if label is not None:
             raise UserInputError("--per-class draws every class; leave out --class")
+        classes = len(model.label_names)
         z = sample_truncated_latents(per_class, model.latent_dim, seed, truncation)
-        z = np.tile(z, (model.num_classes, 1))
-        labels = np.repeat(np.arange(model.num_classes), per_class)
+        z = np.tile(z, (classes, 1))
+        labels = np.repeat(np.arange(classes), per_class)
         images = imaging.to_uint8(model.generate_from_latents(z, labels=labels))
         n, cols = len(images), per_class
     else:
         images = imaging.to_uint8(model.generate(n, seed=seed, labels=label,
                                                  truncation=truncation))
     provenance = imaging.provenance(model.model_type, os.path.abspath(model_path), seed)
-    provenance.update(imaging.control_provenance(model.class_names, label, truncation,
+    provenance.update(imaging.control_provenance(model.label_names, label, truncation,
                                                  bool(per_class)))
     out_dir = os.path.dirname(os.path.abspath(out))
     os.makedirs(out_dir, exist_ok=True)
     imaging.save_png(out, imaging.make_grid(images, cols=cols),
                      {**provenance, "keras_genart.n": n})
     log(f"wrote {out} ({n} pictures, seed {seed}"
-        + (f", rows: {', '.join(model.class_names)}" if per_class else "") + ")")
+        + (f", rows: {', '.join(model.label_names)}" if per_class else "") + ")")
     if separate:
         os.makedirs(separate, exist_ok=True)
         for i, image in enumerate(images):
@@ -576,7 +584,10 @@ def cmd_sample(args):
 
 def cmd_interpolate(args):
     from keras_genart import imaging
-    from keras_genart.latents import class_walk, sample_truncated_latents, slerp
+    import numpy as np
+
+    from keras_genart.latents import (class_walk, latents_in_classes, resolve_labels,
+                                      sample_truncated_latents, slerp)
     from keras_genart.runs import load_trained_model
 
     suffix = os.path.splitext(args.out)[1].lower()
@@ -600,15 +611,21 @@ def cmd_interpolate(args):
         to_label, _ = _checked_control(model, args.to_label, None)
         if label is None:
             raise UserInputError("--to-class walks from the class of --class: give both")
-        first, last = (int(model.resolve_labels(c, 1)[0]) for c in (label, to_label))
-        frames = model.generate_from_latents(
-            path, class_weights=class_walk(first, last, args.steps, model.num_classes))
-        walk += f", class {model.class_names[first]} to {model.class_names[last]}"
+        names = model.label_names
+        first, last = (int(resolve_labels(c, 1, names)[0]) for c in (label, to_label))
+        if model.num_classes:
+            frames = model.generate_from_latents(
+                path, class_weights=class_walk(first, last, args.steps, model.num_classes))
+        else:  # latent-coded classes: the great circle between the two classes' latents
+            ends = latents_in_classes(np.stack([start, end]), [first, last],
+                                      model.latent_class_shares)
+            frames = model.generate_from_latents(slerp(ends[0], ends[1], args.steps))
+        walk += f", class {names[first]} to {names[last]}"
     frames = imaging.to_uint8(frames)
     provenance = {**imaging.provenance(model.model_type, os.path.abspath(args.model_path),
                                        None),
                   "keras_genart.walk": walk,
-                  **imaging.control_provenance(model.class_names, label, truncation)}
+                  **imaging.control_provenance(model.label_names, label, truncation)}
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     imaging.atomic_write_bytes(args.out, imaging.animation_bytes(
         frames, suffix, args.frame_ms, provenance))

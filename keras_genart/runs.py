@@ -24,7 +24,7 @@ MODEL_FILE = "model.keras"
 # Settings added after runs were made, with the value that such runs had.
 _ADDED_SETTINGS = {"ema": None, "r1": 0.0, "r1_interval": 16, "upsampling": "transpose",
                    "shared_fakes": False, "d_final_size": 4, "conditional": False,
-                   "balance_classes": False}
+                   "balance_classes": False, "latent_classes": False}
 # Settings that may change when a run is resumed: they don't change the model.
 # The device count is among them: the data order and the latents of a step do
 # not depend on it (every replica draws its slice of the global batch).
@@ -47,10 +47,14 @@ class TrainConfig:
     VAE; `shared_fakes="auto"` is on for DCGAN only (`resolved_ema`,
     `resolved_shared_fakes`); `d_final_size="auto"` is 8 for DCGAN and 4 for
     WGAN-GP (`resolved_d_final_size`); `upsampling="auto"` is resize for the
-    conditional DCGAN and transpose otherwise (`resolved_upsampling`).
+    conditional DCGAN (and the one with latent-coded classes) and transpose
+    otherwise (`resolved_upsampling`).
     `augment` is empty by default: `flip` suits only subjects that may face
     either way. `conditional=True` trains a conditional model (GAN or VAE) on
-    the data's classes; `balance_classes=True` draws every class equally often
+    the data's classes; `latent_classes=True` trains a GAN on them whose
+    generator takes `z` only and reads the class from it (latent-coded
+    classes, `AdversarialModel`: the export stays unconditional);
+    `balance_classes=True` draws every class equally often
     (`ImageBatches(balanced=True)`).
     """
 
@@ -86,6 +90,7 @@ class TrainConfig:
     shared_fakes: bool | str = "auto"
     d_final_size: int | str = "auto"
     conditional: bool = False
+    latent_classes: bool = False
     balance_classes: bool = False
     devices: int = 1
     eval_every: int | None = None
@@ -139,6 +144,14 @@ class TrainConfig:
         if self.conditional and int(self.packing) != 1:
             raise UserInputError("a conditional GAN does not pack (--packing 1): the pictures "
                                  "judged together would have different labels")
+        if self.latent_classes not in (True, False):
+            raise UserInputError(f"latent_classes must be true or false, got "
+                                 f"{self.latent_classes!r}")
+        if self.latent_classes and (self.conditional or self.model == "vae"
+                                    or int(self.packing) != 1):
+            raise UserInputError("--latent-classes is for GANs (dcgan, wgan-gp) without "
+                                 "--conditional (the other way to learn the classes) and "
+                                 "without --packing")
         if self.model == "vae" and (self.ema not in (None, "auto") or self.r1
                                     or self.shared_fakes is True
                                     or self.d_final_size != "auto"):
@@ -218,21 +231,25 @@ def resolved_d_final_size(config):
 
 def resolved_upsampling(config, upsampling=None):
     """The generator's upsampling a config means (`"auto"`: resize for the
-    conditional DCGAN, transposed convolutions otherwise;
+    conditional DCGAN and the one with latent-coded classes, transposed
+    convolutions otherwise;
     `registry.default_upsampling`). `upsampling` resolves another value
     against the same model."""
     from keras_genart.models.registry import default_upsampling
 
     upsampling = config.upsampling if upsampling is None else upsampling
     if upsampling == "auto":
-        return default_upsampling(config.model, 1 if config.conditional else 0)
+        return default_upsampling(config.model,
+                                  1 if config.conditional or config.latent_classes else 0)
     return upsampling
 
 
-def build_compiled_model(config, class_names=None):
+def build_compiled_model(config, class_names=None, class_shares=None):
     """The untrained, compiled model that a config describes.
 
-    A conditional config (`conditional=True`) needs the data's `class_names`.
+    A conditional config (`conditional=True`) needs the data's `class_names`,
+    one with latent-coded classes (`latent_classes=True`) those and the
+    classes' shares of the data (`class_shares`; equal shares when None).
     """
     import keras
 
@@ -251,6 +268,8 @@ def build_compiled_model(config, class_names=None):
         d_final_size=resolved_d_final_size(config),
         # A conditional config without classes meets build_model's "needs labelled data".
         class_names=list(class_names or []) if config.conditional else None,
+        latent_class_names=list(class_names or []) if config.latent_classes else None,
+        latent_class_shares=class_shares if config.latent_classes else None,
     )
     optimizers = {}
     for name, default in model.default_optimizer_settings().items():
@@ -263,6 +282,19 @@ def build_compiled_model(config, class_names=None):
     model.compile(jit_compile=config.jit_compile,
                   steps_per_execution=config.steps_per_execution, **optimizers)
     return model
+
+
+def class_shares(data):
+    """Each class's share of the pictures of `ImageData` (None without classes)."""
+    import numpy as np
+
+    if not data.class_names or data.labels is None:
+        return None
+    counts = np.bincount(np.asarray(data.labels, np.int64).ravel(),
+                         minlength=len(data.class_names))[:len(data.class_names)]
+    # A class without pictures keeps a sliver of the latents (shares must be positive).
+    counts = np.maximum(counts, 1e-3 * max(1, counts.sum()) / len(counts))
+    return (counts / counts.sum()).tolist()
 
 
 def _check_same_run(saved, config):
@@ -349,13 +381,18 @@ def train(config, log=print, extra_callbacks=()):
     if config.balance_classes and not data.class_names:
         raise UserInputError(f"--balance-classes needs labelled data (class sub-folders, a "
                              f"TFDS label, builtin: styles); {config.data} has no classes")
-    if data.class_names and not config.conditional and not saved:
+    if (data.class_names and not config.conditional and not config.latent_classes
+            and not saved):
         log(f"note: the data has {len(data.class_names)} classes; --conditional trains on "
-            f"them, so that every class is drawn and can be asked for by name")
-    if config.conditional and not data.class_names:
-        raise UserInputError(
-            f"--conditional needs labelled data: class sub-folders, a TFDS set with a label "
-            f"feature, or builtin: styles; {config.data} has no classes")
+            f"them, so that every class is drawn and can be asked for by name "
+            f"(--latent-classes too, with a generator that takes z only)")
+    for flag, wanted in (("--conditional", config.conditional),
+                         ("--latent-classes", config.latent_classes)):
+        if wanted and len(data.class_names) < 1 + (flag == "--latent-classes"):
+            raise UserInputError(
+                f"{flag} needs labelled data: class sub-folders, a TFDS set with a label "
+                f"feature, or builtin: styles; {config.data} has "
+                f"{len(data.class_names) or 'no'} classes")
     steps = config.steps_per_epoch or max(1, data.num_images // config.batch_size)
     if saved and saved.get("steps_per_epoch", steps) != steps:
         raise UserInputError(
@@ -376,13 +413,18 @@ def train(config, log=print, extra_callbacks=()):
         if state:
             log(f"resuming {run_dir} from epoch {initial_epoch} ({state['path']})")
             model = _load_checkpoint(state["path"])
-            if config.conditional and model.class_names != list(data.class_names):
+            trained = (model.class_names if config.conditional
+                       else getattr(model, "latent_class_names", None)
+                       if config.latent_classes else None)
+            if trained is not None and trained != list(data.class_names):
                 raise UserInputError(
                     f"run folder '{run_dir}' was trained on the classes "
-                    f"{', '.join(model.class_names)} and the data now has "
+                    f"{', '.join(trained)} and the data now has "
                     f"{', '.join(data.class_names)}; pass the same data to resume it")
         else:
-            model = build_compiled_model(config, data.class_names)
+            # Balanced batches draw every class equally often: so do the latents then.
+            model = build_compiled_model(config, data.class_names,
+                                         None if config.balance_classes else class_shares(data))
         if chief:
             os.makedirs(run_dir, exist_ok=True)
             _write_json(config_path, {

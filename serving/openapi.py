@@ -105,11 +105,15 @@ def openapi_document(repository, max_batch, max_body_bytes, max_sample):
         controls = [{"name": "truncation", "in": "query", "schema": {
             "type": "number", "exclusiveMinimum": True, "minimum": 0, "maximum": 1},
             "description": "the share of each latent value's normal distribution kept"}]
-        if class_names:
+        # Latent-coded classes are asked for here too (by moving the latents), not in
+        # :predict, whose signature takes z alone.
+        label_names = generator.label_names
+        if label_names:
             controls.append({"name": "class", "in": "query", "schema": {
                 "type": "string", "enum": list(dict.fromkeys(
-                    [*class_names, *(str(i) for i in range(len(class_names)))]))},
-                "description": "the class of every picture (default: the classes in turn)"})
+                    [*label_names, *(str(i) for i in range(len(label_names)))]))},
+                "description": "the class of every picture (default: the classes in turn"
+                               + (")" if class_names else ", in the data's shares)")})
         routes = [(f"/v1/models/{name}", [], "latest"),
                   (f"/v1/models/{name}/versions/{{version}}", [version], "version")]
         labels = sorted(repository.labels(name))

@@ -11,8 +11,8 @@ from keras_genart.export.metadata import (
     read_metadata,
     sha256_file,
 )
-from keras_genart.latents import (picture_labels, resolve_labels, sample_truncated_latents,
-                                  slerp, variation_latents)
+from keras_genart.latents import (latents_in_classes, picture_labels, resolve_labels,
+                                  sample_truncated_latents, slerp, variation_latents)
 
 
 def find_versions(model_dir):
@@ -68,6 +68,11 @@ class Generator:
         # A conditional model's classes (its `label` input); None for others.
         self.class_names = (list(self.metadata["class_names"])
                             if self.metadata.get("conditional") else None)
+        # Latent-coded classes (the generator reads the class from z): asked for by
+        # moving the latents into the class's arc, as the Keras model's `generate` does.
+        coded = self.metadata.get("latent_classes") or {}
+        self.latent_class_names = list(coded["class_names"]) if coded else None
+        self.latent_class_shares = list(coded["shares"]) if coded else None
 
     def _open(self, filename, options, verify):
         """An onnxruntime session of one of the version's files, checked against the sha256
@@ -86,6 +91,11 @@ class Generator:
         return (f"Generator({self.path!r}, {self.metadata['model_type']}, "
                 f"{self.image_size}px, latent_dim={self.latent_dim})")
 
+    @property
+    def label_names(self):
+        """The classes `sample` and `run` can be asked for (None: no classes)."""
+        return self.class_names or self.latent_class_names
+
     def labels(self, label, n):
         """int labels `(n,)` of a conditional model from a class (name or index), a list
         of them or None (the classes in turn); None for an unconditional model."""
@@ -97,6 +107,10 @@ class Generator:
         z = np.ascontiguousarray(z, dtype=np.float32)
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"z must have shape (n, {self.latent_dim}), got {z.shape}")
+        if self.latent_class_names and label is not None:
+            z = latents_in_classes(z, resolve_labels(label, len(z), self.latent_class_names),
+                                   self.latent_class_shares)
+            label = None
         feed = {"z": z}
         labels = self.labels(label, len(z))
         if labels is not None:
@@ -163,7 +177,8 @@ class Generator:
         """A grid of `n` pictures as PNG bytes, with the same provenance text chunks
         as `genart sample`."""
         grid = imaging.make_grid(self.sample(n, seed, label, truncation), cols=cols)
-        chunks = imaging.control_provenance(self.class_names, label, truncation)
+        chunks = imaging.control_provenance(self.class_names or self.latent_class_names, label,
+                                            truncation)
         return imaging.png_bytes(grid, {**self._provenance(seed), **chunks,
                                         "keras_genart.n": n})
 

@@ -822,12 +822,12 @@ def create_app(model_root=None, max_batch=64, max_body_bytes=1 << 20, max_sample
         if not 0 <= seed < 2 ** 63 or not 1 <= n <= max_sample:
             raise ApiError(400, f"need 0 <= seed < 2**63 and 1 <= n <= {max_sample}, got "
                                 f"seed={seed}, n={n}")
-        from keras_genart.latents import check_truncation, label_from_text
+        from keras_genart.latents import check_truncation, label_from_text, resolve_labels
 
-        label = label_from_text(query.get("class"), generator.class_names)
+        label = label_from_text(query.get("class"), generator.label_names)
         truncation = query.get("truncation")
         try:
-            generator.labels(label, n)  # a bad class is a 400 here
+            resolve_labels(label, n, generator.label_names)  # a bad class is a 400 here
             if truncation is not None:
                 truncation = check_truncation(truncation)
         except ValueError as error:

@@ -151,7 +151,8 @@ def test_conditional_wgan_gp_trains_with_labels_and_refuses_batches_without(tiny
     images, labels = next(tiny_data)
     logs = model.train_on_batch(images, labels % 3, return_dict=True)
     assert all(np.isfinite(float(v)) for v in logs.values())
-    with pytest.raises(ValueError, match="conditional .* it trains on \\(images, labels\\)"):
+    with pytest.raises(ValueError,
+                       match="learns classes from the labels .* it trains on \\(images, labels"):
         model.train_on_batch(images)
 
 
@@ -486,3 +487,244 @@ def test_cli_vary_and_reconstruct(vae_run, run, tmp_path, capsys):
         assert main([*args, "--out", str(tmp_path / "bad.png")]) == 2
         assert message in capsys.readouterr().err
     assert not (tmp_path / "bad.png").exists()
+
+
+# --- latent-coded classes: learnt from labels, exported as an unconditional generator --
+
+def test_latent_classes_code_each_class_in_its_share_of_the_angle():
+    from keras_genart.latents import (check_class_shares, latent_classes,
+                                      latents_in_classes)
+
+    shares = [0.2, 0.5, 0.3]
+    z = sample_latents(60_000, 6, seed=1)
+    drawn = np.bincount(latent_classes(z, shares), minlength=3) / len(z)
+    np.testing.assert_allclose(drawn, shares, atol=0.01)
+    # The angle does not depend on the length: scaled (truncated) latents keep the class.
+    np.testing.assert_array_equal(latent_classes(0.3 * z[:500], shares),
+                                  latent_classes(z[:500], shares))
+    labels = np.arange(500) % 3
+    moved = latents_in_classes(z[:500], labels, shares)
+    np.testing.assert_array_equal(latent_classes(moved, shares), labels)
+    np.testing.assert_allclose(np.hypot(moved[:, 0], moved[:, 1]),
+                               np.hypot(z[:500, 0], z[:500, 1]), rtol=1e-5)
+    np.testing.assert_array_equal(moved[:, 2:], z[:500, 2:])
+    # A latent already of its class moves within the arc, not away from it.
+    same = latents_in_classes(z[:500], latent_classes(z[:500], shares), shares)
+    np.testing.assert_array_equal(latent_classes(same, shares),
+                                  latent_classes(z[:500], shares))
+    # Moved latents of one class are still standard normal in their first value's spread.
+    one = latents_in_classes(z, np.zeros(len(z), int), [0.5, 0.5])
+    assert abs(np.hypot(one[:, 0], one[:, 1]).mean() - np.sqrt(np.pi / 2)) < 0.02
+    np.testing.assert_allclose(check_class_shares([2, 2, 4]), [0.25, 0.25, 0.5])
+    for bad in ([1.0], [1, 0], [1, float("nan")], [1, -1]):
+        with pytest.raises(ValueError, match="two or more positive numbers"):
+            check_class_shares(bad)
+    with pytest.raises(ValueError, match="shape \\(n, 2 or more\\)"):
+        latent_classes(np.zeros((3, 1)), shares)
+    with pytest.raises(ValueError, match="labels in 0..2"):
+        latents_in_classes(z[:2], [0, 3], shares)
+
+
+def test_latent_class_layer_and_training_placement_match_numpy():
+    from keras import ops
+
+    from keras_genart.latents import latent_classes, latents_in_classes
+    from keras_genart.networks.layers import LatentClass, place_in_class
+
+    shares = [0.1, 0.6, 0.3]
+    z = sample_latents(400, 4, seed=2)
+    layer = LatentClass(shares)
+    np.testing.assert_array_equal(ops.convert_to_numpy(layer(z)), latent_classes(z, shares))
+    labels = np.arange(400) % 3
+    placed = ops.convert_to_numpy(place_in_class(z, labels, shares))
+    np.testing.assert_allclose(placed, latents_in_classes(z, labels, shares), atol=2e-5)
+    np.testing.assert_array_equal(ops.convert_to_numpy(layer(placed)), labels)
+    assert LatentClass.from_config(layer.get_config()).shares == pytest.approx(shares)
+
+
+def _tiny_latent(model_type="dcgan", **kwargs):
+    from keras_genart.models import build_model
+
+    model = build_model(model_type, image_size=16, latent_dim=8, base_width=8, seed=0,
+                        latent_class_names=["a", "b", "c"], latent_class_shares=[1, 2, 1],
+                        **kwargs)
+    model.compile()
+    return model
+
+
+@pytest.mark.parametrize("model_type", ["dcgan", "wgan-gp"])
+def test_latent_classes_train_on_labels_and_generate_from_z(model_type, tiny_data):
+    from keras_genart.latents import latent_classes, latents_in_classes
+
+    kwargs = {"n_critic": 1} if model_type == "wgan-gp" else {"ema": 0.5}
+    model = _tiny_latent(model_type, **kwargs)
+    assert [tuple(i.shape) for i in model.generator.inputs] == [(None, 8)]
+    assert len(model.discriminator.inputs) == 2 and model.class_names is None
+    assert model.label_names == ["a", "b", "c"] and model.latent_class_shares == [.25, .5, .25]
+    images, labels = next(tiny_data)
+    logs = model.train_on_batch(images, labels % 3, return_dict=True)
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    with pytest.raises(ValueError, match="learns classes .* this batch has no labels"):
+        model.train_on_batch(images)
+    z = sample_latents(6, 8, seed=4)
+    # Asked for by name or index: the latents moved into the classes' arcs.
+    asked = model.generate_from_latents(z, labels=["c", 0, "b", 1, 2, "a"])
+    moved = latents_in_classes(z, [2, 0, 1, 1, 2, 0], model.latent_class_shares)
+    np.testing.assert_array_equal(latent_classes(moved, [1, 2, 1]), [2, 0, 1, 1, 2, 0])
+    np.testing.assert_allclose(asked, model.generate_from_latents(moved), atol=1e-6)
+    np.testing.assert_array_equal(model.generate(3, seed=1, labels="b", truncation=0.7),
+                                  model.generate(3, seed=1, labels=1, truncation=0.7))
+    with pytest.raises(ValueError, match="unknown class 'd'"):
+        model.generate(2, labels="d")
+    with pytest.raises(ValueError, match="class weights are for conditional models"):
+        model.generate_from_latents(z[:1], labels=0, class_weights=[[1, 0, 0]])
+
+
+def test_latent_classes_save_load_and_refuse_what_cannot_be(tmp_path, tiny_data):
+    import keras
+
+    from keras_genart.errors import UserInputError
+    from keras_genart.models import AdversarialModel, build_model
+    from keras_genart.networks import build_discriminator, build_generator
+
+    model = _tiny_latent(ema=0.5)
+    images, labels = next(tiny_data)
+    model.train_on_batch(images, labels % 3)
+    model.save(tmp_path / "l.keras")
+    loaded = keras.saving.load_model(tmp_path / "l.keras")
+    assert loaded.latent_class_names == ["a", "b", "c"]
+    assert loaded.latent_class_shares == pytest.approx([0.25, 0.5, 0.25])
+    np.testing.assert_allclose(loaded.generate(4, seed=2, labels="c"),
+                               model.generate(4, seed=2, labels="c"), atol=1e-6)
+    np.testing.assert_allclose(loaded.generate(4, seed=2), model.generate(4, seed=2), atol=1e-6)
+    coded = build_generator(16, 8, base_width=8, latent_class_shares=[1, 1])
+    projection = build_discriminator(16, base_width=8, num_classes=2)
+    with pytest.raises(ValueError, match="has 3 classes: the generator must read as many"):
+        AdversarialModel(coded, projection, latent_class_names=["a", "b", "c"])
+    with pytest.raises(ValueError, match="the discriminator takes 1 input"):
+        AdversarialModel(coded, build_discriminator(16, base_width=8),
+                         latent_class_names=["a", "b"])
+    with pytest.raises(ValueError, match="labels \\(class_names\\) or codes"):
+        AdversarialModel(coded, projection, class_names=["a", "b"],
+                         latent_class_names=["a", "b"])
+    with pytest.raises(ValueError, match="latent_dim 2 or more"):
+        build_generator(16, 1, base_width=8, latent_class_shares=[1, 1])
+    for kwargs, message in (
+            ({"model_type": "vae"}, "latent-coded classes are for GANs"),
+            ({"class_names": ["a", "b"]}, "--conditional and --latent-classes"),
+            ({"packing": 2}, "do not pack"),
+            ({"latent_class_shares": [1, 1]}, "2 class shares for 3 classes"),
+            ({"latent_class_shares": [1, 0, 1]}, "positive numbers")):
+        kwargs = {"model_type": "dcgan", "latent_class_names": ["a", "b", "c"], **kwargs}
+        with pytest.raises(UserInputError, match=message):
+            build_model(kwargs.pop("model_type"), image_size=16, latent_dim=8, base_width=8,
+                        **kwargs)
+
+
+@pytest.fixture(scope="module")
+def latent_run(tmp_path_factory):
+    """A tiny DCGAN with latent-coded classes from `genart train --latent-classes`, exported."""
+    base = tmp_path_factory.mktemp("latent")
+    run_dir = base / "run"
+    assert main(["train", "dcgan", "--latent-classes", "--run-dir", str(run_dir), *TINY]) == 0
+    assert main(["export", str(run_dir), "--out", str(base / "models")]) == 0
+    from keras_genart.runs import load_trained_model
+
+    return {"dir": run_dir, "base": base, "model": load_trained_model(run_dir),
+            "version_dir": base / "models" / "dcgan" / "1"}
+
+
+def test_latent_classes_run_exports_z_only_and_serves_classes(latent_run, tmp_path, capsys):
+    import onnx
+    from fastapi.testclient import TestClient
+    from PIL import Image
+
+    from keras_genart.export.exporter import parity_limit
+    from keras_genart.serving import Generator
+    from keras_genart.serving.server import create_app
+
+    model = latent_run["model"]
+    styles = ["bauhaus", "kandinsky", "mondrian", "op_art", "suprematism"]
+    assert model.latent_class_names == styles and model.class_names is None
+    assert model.generator.get_layer("up1_resize") is not None  # resize, as --conditional
+    metadata = json.loads((latent_run["version_dir"] / "metadata.json").read_text())
+    assert not metadata["conditional"] and metadata["onnx"]["inputs"] == ["z"]
+    assert metadata["latent_classes"]["class_names"] == styles
+    assert sum(metadata["latent_classes"]["shares"]) == pytest.approx(1.0)
+    assert all(v <= parity_limit(k) for k, v in metadata["parity_max_abs_diff"].items())
+    proto = onnx.load(latent_run["version_dir"] / "model.onnx")
+    assert [i.name for i in proto.graph.input] == ["z"]
+    generator = Generator(latent_run["version_dir"])
+    expected = model.generate(3, seed=5, labels="op_art", truncation=0.8)
+    got = generator.sample(3, seed=5, label="op_art", truncation=0.8)
+    assert np.abs(got / 255.0 - expected).max() <= 1 / 255 + 1e-6
+    free = generator.sample(4, seed=6)
+    assert np.abs(free / 255.0 - model.generate(4, seed=6)).max() <= 1 / 255 + 1e-6
+    client = TestClient(create_app(latent_run["base"] / "models"))
+    z = sample_latents(2, 8, seed=7)
+    rows = client.post("/v1/models/dcgan:predict", json={"instances": z.tolist()})
+    assert rows.status_code == 200, rows.text
+    assert np.abs(np.array(rows.json()["predictions"])
+                  - model.generate_from_latents(z)).max() <= 1e-4
+    grid = client.get("/v1/models/dcgan:sample?n=2&seed=1&class=mondrian")
+    assert grid.status_code == 200, grid.text
+    with Image.open(io.BytesIO(grid.content)) as picture:
+        assert picture.text["keras_genart.class"] == "mondrian"
+        served = np.asarray(picture)[2:18, 2:18]
+    assert np.abs(served / 255.0 - model.generate(1, seed=1, labels="mondrian")[0]).max() \
+        <= 1 / 255 + 1e-6
+    answer = client.get("/v1/models/dcgan:sample?class=dots")
+    assert answer.status_code == 400 and "unknown class" in answer.json()["error"]
+    sample = client.get("/openapi.json").json()["paths"]["/v1/models/dcgan:sample"]["get"]
+    asked = [p for p in sample["parameters"] if p["name"] == "class"]
+    assert asked and "op_art" in asked[0]["schema"]["enum"]
+    # The CLI asks for classes too: one, a row per class, and a walk from one to another.
+    out = tmp_path / "op.png"
+    assert main(["sample", str(latent_run["dir"]), "--class", "op_art", "--n", "2",
+                 "--seed", "3", "--out", str(out)]) == 0
+    with Image.open(out) as picture:
+        assert picture.text["keras_genart.class"] == "op_art"
+        np.testing.assert_array_equal(np.asarray(picture)[2:18, 2:18],
+                                      np.rint(model.generate(2, seed=3, labels=3)[0] * 255))
+    assert main(["sample", str(latent_run["dir"]), "--per-class", "2", "--out",
+                 str(tmp_path / "rows.png")]) == 0
+    with Image.open(tmp_path / "rows.png") as grid:
+        assert grid.size == (2 * 18 + 2, 5 * 18 + 2)
+    assert main(["interpolate", str(latent_run["dir"]), "--from-seed", "1", "--to-seed", "2",
+                 "--steps", "3", "--class", "bauhaus", "--to-class", "op_art", "--out",
+                 str(tmp_path / "walk.gif")]) == 0
+    with Image.open(tmp_path / "walk.png") as grid:
+        assert "class bauhaus to op_art" in grid.text["keras_genart.walk"]
+        pixels = np.asarray(grid)
+    start, end = (model.generate(1, seed=s, labels=c)[0] for s, c in ((1, 0), (2, "op_art")))
+    np.testing.assert_array_equal(pixels[2:18, 2:18], np.rint(start * 255))
+    np.testing.assert_array_equal(pixels[2:18, 38:54], np.rint(end * 255))
+
+
+def test_latent_classes_need_classes_and_resume_only_on_the_same(tmp_path, capsys):
+    from PIL import Image
+
+    folder = tmp_path / "flat"
+    folder.mkdir()
+    for i in range(4):
+        Image.new("RGB", (16, 16), (i * 40, 0, 0)).save(folder / f"{i}.png")
+    args = ["train", "dcgan", "--latent-classes", "--run-dir", str(tmp_path / "r"), *TINY]
+    args[args.index("builtin:abstract:20")] = str(folder)
+    assert main(args) == 2
+    assert "--latent-classes needs labelled data" in capsys.readouterr().err
+    assert main([*args, "--conditional"]) == 2
+    assert "--latent-classes is for GANs" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+    for name, colour, count in (("a", (200, 0, 0), 2), ("b", (0, 0, 200), 6)):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        for i in range(count):
+            Image.new("RGB", (16, 16), colour).save(tmp_path / "data" / name / f"{i}.png")
+    args[args.index(str(folder))] = str(tmp_path / "data")
+    assert main([*args, "--epochs", "1"]) == 0
+    from keras_genart.runs import load_trained_model
+
+    assert load_trained_model(tmp_path / "r").latent_class_shares == pytest.approx([.25, .75])
+    (tmp_path / "data" / "b").rename(tmp_path / "data" / "c")
+    capsys.readouterr()
+    assert main([*args, "--epochs", "2"]) == 2
+    assert "was trained on the classes a, b and the data now has a, c" in capsys.readouterr().err

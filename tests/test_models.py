@@ -42,10 +42,16 @@ def test_dcgan_trains_with_the_other_losses(loss, tiny_data):
                for a, b in zip(before, model.generator.get_weights()))
 
 
-def test_wgan_gp_standard_checks(tiny_data, tmp_path):
+# And a WGAN-GP with latent-coded classes (the five styles of the tiny data; the
+# conditional GAN's labels, read from z by the generator): saved, loaded and continued alike.
+@pytest.mark.parametrize("parts", [{}, dict(latent_class_names=[
+    "bauhaus", "kandinsky", "mondrian", "op_art", "suprematism"])])
+def test_wgan_gp_standard_checks(parts, tiny_data, tmp_path):
     model = run_model_checks(
-        lambda: build_model("wgan-gp", n_critic=2, seed=1, **TINY), tiny_data, tmp_path)
+        lambda: build_model("wgan-gp", n_critic=2, seed=1, **parts, **TINY), tiny_data,
+        tmp_path)
     assert isinstance(model, WGANGP)
+    assert model.latent_class_names == parts.get("latent_class_names")
     # n_critic critic updates per generator update.
     assert int(model.d_optimizer.iterations) == 2 * int(model.g_optimizer.iterations)
 

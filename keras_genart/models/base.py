@@ -14,6 +14,7 @@ from keras_genart import backend as _backend
 from keras_genart import latents, losses
 from keras_genart.data.augment import build_augmentation
 from keras_genart.networks import layers as _custom_layers  # noqa: F401  (registers them)
+from keras_genart.networks.layers import place_in_class
 
 PACKAGE = "keras_genart"
 
@@ -139,9 +140,20 @@ class GenerativeModel(keras.Model):
             images = images[0]
         return self._augment(ops.convert_to_tensor(images), real=True)
 
+    @property
+    def trains_on_labels(self):
+        """Whether training reads the data's labels (a conditional model's classes)."""
+        return bool(self.num_classes)
+
+    @property
+    def label_names(self):
+        """The classes `generate(labels=...)` can be asked for (None: it takes no labels)."""
+        return self.class_names
+
     def _real_labels(self, data):
-        """A conditional model's int32 labels of a batch `(images, labels)`; None otherwise."""
-        if not self.num_classes:
+        """The int32 labels of a batch `(images, labels)` when the model trains on labels
+        (`trains_on_labels`); None otherwise."""
+        if not self.trains_on_labels:
             return None
         # fit: (images, labels); train_on_batch(images, labels): (images, labels, None);
         # train_on_batch((images, labels)): ((images, labels), None, None).
@@ -149,7 +161,7 @@ class GenerativeModel(keras.Model):
             data = data[0]
         if isinstance(data, (tuple, list)) and len(data) > 1 and data[1] is not None:
             return ops.cast(ops.reshape(ops.convert_to_tensor(data[1]), (-1,)), "int32")
-        raise ValueError(f"{type(self).__name__} is conditional ({self.num_classes} classes): "
+        raise ValueError(f"{type(self).__name__} learns classes from the labels of the data: "
                          "it trains on (images, labels) batches, and this batch has no labels")
 
     def _augment(self, images, real=False):
@@ -474,6 +486,18 @@ class AdversarialModel(GenerativeModel):
     with their labels, and fakes are made and judged with the labels of the
     real batch, so classes come as often as in the data.
 
+    Latent-coded classes (`latent_class_names`): the model learns the data's
+    classes as a conditional GAN does, but its generator takes `z` only and
+    reads the class from it (`networks.layers.LatentClass`: the angle of
+    `z`'s first two values, one arc per class, as wide as the class's share
+    of the data). Training moves each fake's latent into the arc of the real
+    batch's label (`place_in_class`) and the projection discriminator judges
+    it with that label; `generate` without labels draws the classes in the
+    data's shares, with `labels` it moves the latents into their arcs. It is
+    unconditional to everything outside (`class_names` is None, export and
+    serving take `z` only), which is the point: the labels steer training
+    towards every class without changing the exported contract.
+
     Args:
         generator: `keras.Model`. Latents `(None, latent_dim)` -> images in
             [-1, 1] (or `[z, label]` -> images for a conditional GAN).
@@ -519,6 +543,12 @@ class AdversarialModel(GenerativeModel):
             discriminator (keras-io's DCGAN). Defaults to False.
         class_names: list of str. The classes of a conditional GAN (its
             networks take labels). Defaults to None (unconditional).
+        latent_class_names: list of str. The classes of a GAN with
+            latent-coded classes: the generator takes `z` and has a
+            `LatentClass` layer of as many classes
+            (`networks.build_generator(latent_class_shares=...)`), the
+            discriminator takes `[images, label]`. Not with `class_names`
+            or packing. Defaults to None.
     """
 
     model_type = "gan"  # the presets have their own
@@ -530,7 +560,7 @@ class AdversarialModel(GenerativeModel):
     def __init__(self, generator, discriminator, latent_dim=None, augmentation=None,
                  seed=None, packing=1, loss="non_saturating", d_steps=1, gp_weight=0.0,
                  r1_weight=0.0, r1_interval=16, ema=None, ema_generator=None,
-                 shared_fakes=False, class_names=None, **kwargs):
+                 shared_fakes=False, class_names=None, latent_class_names=None, **kwargs):
         latent_input = generator.inputs[0].shape[-1]
         latent_dim = latent_dim or int(latent_input)
         if int(latent_input) != latent_dim:
@@ -538,9 +568,13 @@ class AdversarialModel(GenerativeModel):
                 f"generator takes latents of size {latent_input}, not latent_dim={latent_dim}"
             )
         conditional = class_names is not None
-        check_network_inputs({"generator": generator, "discriminator": discriminator},
-                             conditional, "GAN")
         packing = int(packing)
+        if latent_class_names is not None:
+            latent_class_names = _check_latent_classes(latent_class_names, generator,
+                                                       discriminator, conditional, packing)
+        else:
+            check_network_inputs({"generator": generator, "discriminator": discriminator},
+                                 conditional, "GAN")
         if packing < 1:
             raise ValueError(f"packing must be at least 1, got {packing}")
         if conditional and packing > 1:
@@ -582,6 +616,7 @@ class AdversarialModel(GenerativeModel):
         self.r1_interval = int(r1_interval)
         self.ema = None if ema is None else float(ema)
         self.shared_fakes = bool(shared_fakes)
+        self.latent_class_names = latent_class_names
         self.ema_generator = None
         if self.ema is not None:
             self.ema_generator = ema_generator or _copy_of(generator)
@@ -599,6 +634,35 @@ class AdversarialModel(GenerativeModel):
     @property
     def sampling_generator(self):
         return self.ema_generator if self.ema_generator is not None else self.generator
+
+    @property
+    def trains_on_labels(self):
+        return bool(self.num_classes or self.latent_class_names)
+
+    @property
+    def label_names(self):
+        return self.class_names or self.latent_class_names
+
+    @property
+    def latent_class_shares(self):
+        """The classes' shares of a model with latent-coded classes (its generator's
+        `LatentClass` layer); None for other models."""
+        layer = _latent_class_layer(self.generator)
+        return None if layer is None else list(layer.shares)
+
+    def generate_from_latents(self, z, batch_size=256, labels=None, class_weights=None):
+        """See `GenerativeModel.generate_from_latents`. With latent-coded classes,
+        `labels` (one class, a name or an index, or one per picture) move the latents into
+        their classes' arcs (`keras_genart.latents.latents_in_classes`)."""
+        if self.latent_class_names and labels is not None:
+            if class_weights is not None:
+                raise ValueError("class weights are for conditional models; this one codes "
+                                 "its classes in the latents")
+            z = np.asarray(z, np.float32)
+            labels = latents.resolve_labels(labels, len(z), self.latent_class_names)
+            z, labels = latents.latents_in_classes(z, labels, self.latent_class_shares), None
+        return super().generate_from_latents(z, batch_size=batch_size, labels=labels,
+                                             class_weights=class_weights)
 
     # Latents whose pictures set the moving average's batch-norm statistics.
     statistics_samples = 1024
@@ -685,6 +749,9 @@ class AdversarialModel(GenerativeModel):
 
     def _fake(self, batch, labels=None):
         z = self._normal((batch, self.latent_dim))
+        if self.latent_class_names:  # the latents of the real batch's classes
+            return self.generator(place_in_class(z, labels, self.latent_class_shares),
+                                  training=True)
         return self.generator(z if labels is None else [z, labels], training=True)
 
     def compute_step(self, data):
@@ -802,6 +869,8 @@ class AdversarialModel(GenerativeModel):
                   "d_steps": self.d_steps, "gp_weight": self.gp_weight,
                   "r1_weight": self.r1_weight, "r1_interval": self.r1_interval,
                   "ema": self.ema, "shared_fakes": self.shared_fakes}
+        if self.latent_class_names:
+            config["latent_class_names"] = self.latent_class_names
         return self._serialize_submodels(config)
 
 
@@ -818,6 +887,36 @@ def check_network_inputs(networks, conditional, kind):
                 f"networks take two (pictures or latents, and labels), an unconditional "
                 f"{kind}'s one" + (f"; pass class_names for a conditional {kind}"
                                    if not conditional else ""))
+
+
+def _latent_class_layer(network):
+    """A generator's `LatentClass` layer, or None."""
+    from keras_genart.networks.layers import LatentClass
+
+    found = [layer for layer in network.layers if isinstance(layer, LatentClass)]
+    return found[0] if found else None
+
+
+def _check_latent_classes(names, generator, discriminator, conditional, packing):
+    """The validated `latent_class_names` of an `AdversarialModel` and its networks."""
+    names = [str(name) for name in names]
+    if conditional:
+        raise ValueError("a GAN takes labels (class_names) or codes its classes in the "
+                         "latents (latent_class_names), not both")
+    if len(names) < 2 or len(set(names)) != len(names):
+        raise ValueError(f"latent_class_names must be two or more distinct names, got {names}")
+    if packing != 1:
+        raise ValueError("a GAN with latent-coded classes does not pack: the pictures judged "
+                         "together would have different labels")
+    check_network_inputs({"generator": generator}, False, "GAN")
+    check_network_inputs({"discriminator": discriminator}, True, "GAN")
+    layer = _latent_class_layer(generator)
+    if layer is None or layer.num_classes != len(names):
+        raise ValueError(
+            f"latent_class_names has {len(names)} classes: the generator must read as many "
+            f"from its latents (build_generator(latent_class_shares=...)); it reads "
+            f"{0 if layer is None else layer.num_classes}")
+    return names
 
 
 def _copy_of(network):

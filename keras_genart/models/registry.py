@@ -1,5 +1,6 @@
 """Builds a model of a type from hyperparameters: what the CLI and config use."""
 
+from keras_genart import latents
 from keras_genart.data.sources import check_image_size
 from keras_genart.errors import UserInputError
 
@@ -11,7 +12,8 @@ def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
                 n_critic=5, gp_weight=10.0, beta=1.0, augmentation=None, seed=None,
                 d_normalization=None, minibatch_std=None, mixed_precision="off", packing=1,
                 ema=None, r1_weight=0.0, r1_interval=16, upsampling=None,
-                shared_fakes=False, d_final_size=None, class_names=None):
+                shared_fakes=False, d_final_size=None, class_names=None,
+                latent_class_names=None, latent_class_shares=None):
     """Builds an untrained model with its networks.
 
     Args:
@@ -71,6 +73,13 @@ def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
             projection discriminator (`AdversarialModel`), the VAE a label
             embedding in the encoder and conditional batch normalization in
             the decoder (`VAE`). Defaults to None (unconditional).
+        latent_class_names: list of str. GANs: learn these classes of the
+            data as a conditional GAN does, with a generator that takes `z`
+            only and reads the class from it (latent-coded classes,
+            `AdversarialModel`): the exported generator stays unconditional.
+            Not with `class_names` or packing. Defaults to None.
+        latent_class_shares: list of float. The classes' shares in the data
+            (their shares of the latents). Defaults to equal shares.
 
     Returns:
         A `DCGAN`, `WGANGP` or `VAE`.
@@ -116,7 +125,7 @@ def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
         raise UserInputError(f"r1 {r1_weight} / r1 interval {r1_interval}: the weight must "
                              "be 0 (off) or more, the interval at least 1")
     if upsampling is None:
-        upsampling = default_upsampling(model_type, len(class_names or []))
+        upsampling = default_upsampling(model_type, len(class_names or latent_class_names or []))
     if upsampling not in networks.UPSAMPLINGS:
         raise UserInputError(f"upsampling {upsampling!r} is unknown; choose "
                              f"{', '.join(networks.UPSAMPLINGS)}")
@@ -127,6 +136,9 @@ def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
     if class_names is not None and int(packing) != 1:
         raise UserInputError("a conditional GAN does not pack (--packing 1): the pictures "
                              "judged together would have different labels")
+    latent_classes = _check_latent_classes(model_type, latent_class_names,
+                                           latent_class_shares, class_names, packing,
+                                           latent_dim)
     if d_final_size is None:
         d_final_size = DEFAULT_D_FINAL_SIZE.get(model_type, 4)
     if model_type != "vae":
@@ -146,7 +158,8 @@ def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
                       dict(ema=ema, r1_weight=float(r1_weight), r1_interval=int(r1_interval),
                            shared_fakes=bool(shared_fakes)),
                       upsampling, int(d_final_size),
-                      None if class_names is None else [str(c) for c in class_names])
+                      None if class_names is None else [str(c) for c in class_names],
+                      latent_classes)
     finally:
         keras.config.set_dtype_policy(previous)
 
@@ -187,6 +200,40 @@ def default_upsampling(model_type, num_classes=None):
     return "resize" if model_type == "dcgan" and num_classes else "transpose"
 
 
+def _check_latent_classes(model_type, names, shares, class_names, packing, latent_dim):
+    """`(names, shares)` of latent-coded classes, or None; UserInputError for what cannot be."""
+    if names is None:
+        if shares is not None:
+            raise UserInputError("latent class shares without latent class names")
+        return None
+    names = [str(name) for name in names]
+    if model_type == "vae":
+        raise UserInputError("latent-coded classes are for GANs; a VAE learns classes with "
+                             "--conditional")
+    if class_names is not None:
+        raise UserInputError("--conditional and --latent-classes are two ways to learn the "
+                             "classes; choose one")
+    if len(names) < 2 or len(set(names)) != len(names):
+        raise UserInputError(f"latent-coded classes need labelled data of two or more "
+                             f"classes (class sub-folders, a TFDS set with labels, or the "
+                             f"builtin: styles); this data has {len(names)}")
+    if int(packing) != 1:
+        raise UserInputError("latent-coded classes do not pack (--packing 1): the pictures "
+                             "judged together would have different labels")
+    if int(latent_dim) < 2:
+        raise UserInputError(f"latent-coded classes need --latent-dim 2 or more, got "
+                             f"{latent_dim}")
+    if shares is None:
+        shares = [1.0] * len(names)
+    try:
+        shares = latents.check_class_shares(shares)
+    except ValueError as error:
+        raise UserInputError(str(error)) from None
+    if len(shares) != len(names):
+        raise UserInputError(f"{len(shares)} class shares for {len(names)} classes")
+    return names, [float(s) for s in shares]
+
+
 def dtype_policy(mixed_precision):
     """Keras dtype policy name of a `--mixed-precision` value."""
     if mixed_precision not in MIXED_PRECISION:
@@ -198,7 +245,8 @@ def dtype_policy(mixed_precision):
 
 def _build(model_type, image_size, latent_dim, base_width, max_width, blocks_per_stage,
            loss, n_critic, gp_weight, beta, augmentation, seed, d_normalization,
-           minibatch_std, packing, parts, upsampling, d_final_size, class_names):
+           minibatch_std, packing, parts, upsampling, d_final_size, class_names,
+           latent_classes=None):
     from keras_genart import networks
     from keras_genart.models.dcgan import DCGAN
     from keras_genart.models.vae import VAE
@@ -208,13 +256,18 @@ def _build(model_type, image_size, latent_dim, base_width, max_width, blocks_per
                   blocks_per_stage=blocks_per_stage)
     common = dict(augmentation=augmentation, seed=seed)
     classes = len(class_names) if class_names else None
+    shares = None
+    if latent_classes is not None:
+        parts = dict(parts, latent_class_names=latent_classes[0])
+        shares, classes = latent_classes[1], len(latent_classes[1])
     if model_type == "vae":
         return VAE(networks.build_encoder(latent_dim=latent_dim, num_classes=classes, **widths),
                    networks.build_decoder(latent_dim=latent_dim, upsampling=upsampling,
                                           num_classes=classes, **widths),
                    beta=beta, class_names=class_names, **common)
     generator = networks.build_generator(latent_dim=latent_dim, upsampling=upsampling,
-                                         num_classes=classes, **widths)
+                                         num_classes=classes, latent_class_shares=shares,
+                                         **widths)
     parts = dict(parts, class_names=class_names)
     if model_type == "dcgan":
         discriminator = networks.build_discriminator(

@@ -10,7 +10,8 @@ import keras
 from keras import layers
 
 from keras_genart.data.sources import check_image_size
-from keras_genart.networks.layers import ClassAffine, ClassProjection, MinibatchStdDev
+from keras_genart.networks.layers import (ClassAffine, ClassProjection, LatentClass,
+                                          MinibatchStdDev)
 from keras_genart.options import NORMALIZATIONS, UPSAMPLINGS
 
 
@@ -65,7 +66,8 @@ def _upsample(width, name, upsampling, use_bias):
 
 def build_generator(image_size=32, latent_dim=128, base_width=64, max_width=512,
                     blocks_per_stage=0, channels=3, normalization="batch",
-                    name="generator", upsampling="transpose", num_classes=None):
+                    name="generator", upsampling="transpose", num_classes=None,
+                    latent_class_shares=None):
     """A generator from latent vectors to images in [-1, 1] (tanh).
 
     Dense -> 4x4xW, then one stride-2 `Conv2DTranspose` per doubling (each
@@ -92,6 +94,11 @@ def build_generator(image_size=32, latent_dim=128, base_width=64, max_width=512,
             label]` (int labels `(None,)`), and every normalization takes
             its scale and shift from the label (conditional batch
             normalization, `ClassAffine`). Defaults to None (takes `z` only).
+        latent_class_shares: list of float. A class-conditional generator
+            that takes `z` only and reads its class from it (`LatentClass`:
+            the angle of `z`'s first two values; one class per share, which
+            is the class's share of the latents). For GANs trained on
+            labelled data with `latent_class_names`. Defaults to None.
 
     Returns:
         A functional `keras.Model` `(None, latent_dim) -> (None, s, s, channels)`,
@@ -102,6 +109,13 @@ def build_generator(image_size=32, latent_dim=128, base_width=64, max_width=512,
     widths = stage_widths(image_size, base_width, max_width)
     z = keras.Input((latent_dim,), name="z")
     label = keras.Input((), dtype="int32", name="label") if num_classes else None
+    if latent_class_shares is not None:
+        if latent_dim < 2:
+            raise ValueError(f"latent-coded classes need latent_dim 2 or more, got {latent_dim}")
+        coded = LatentClass(latent_class_shares, name="latent_class", dtype="float32")
+        if num_classes not in (None, coded.num_classes):
+            raise ValueError(f"{coded.num_classes} class shares for {num_classes} classes")
+        num_classes, label = coded.num_classes, coded(z)
 
     def norm(x, norm_name):
         if label is None:
@@ -121,7 +135,8 @@ def build_generator(image_size=32, latent_dim=128, base_width=64, max_width=512,
             x = layers.ReLU()(norm(x, f"up{i}_block{j}_norm"))
     x = _apply(x, *_upsample(channels, "to_rgb", upsampling, True))
     images = layers.Activation("tanh", dtype="float32", name="images")(x)
-    return keras.Model(z if label is None else [z, label], images, name=name)
+    inputs = z if label is None or latent_class_shares is not None else [z, label]
+    return keras.Model(inputs, images, name=name)
 
 
 def check_final_size(image_size, final_size):

@@ -7,6 +7,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_genart import latents
+
 
 @keras.saving.register_keras_serializable(package="keras_genart")
 class MinibatchStdDev(keras.layers.Layer):
@@ -163,3 +165,68 @@ class ClassProjection(_PerClass):
 
     def compute_output_spec(self, inputs):
         return keras.KerasTensor((inputs[0].shape[0], 1), dtype="float32")
+
+
+def _angle_fraction(z):
+    """`(atan2(z[:, 1], z[:, 0]) + pi) / (2 pi)` in float32, in [0, 1]."""
+    z = ops.cast(z, "float32")
+    u = (ops.arctan2(z[:, 1], z[:, 0]) + np.pi) / (2 * np.pi)
+    return ops.clip(u, 0.0, 1.0)
+
+
+@keras.saving.register_keras_serializable(package="keras_genart")
+class LatentClass(keras.layers.Layer):
+    """The class a latent codes: the arc its first two values' angle falls in.
+
+    The generator of a GAN trained on labelled data with latent-coded classes
+    (`AdversarialModel(latent_class_names=...)`) takes `z` only and computes
+    its class with this layer (`keras_genart.latents.LATENT_CLASS_RECIPE`;
+    `latents.latent_classes` is the NumPy twin): every class comes as often
+    as its share in the data, and a class is asked for by turning `z` into
+    its arc (`latents.latents_in_classes`, `place_in_class`).
+
+    Call it on `z (batch, d)`, `d >= 2`; returns int32 `(batch,)`.
+
+    Args:
+        shares: list of float. The classes' shares, in label order.
+    """
+
+    def __init__(self, shares, **kwargs):
+        super().__init__(**kwargs)
+        self.shares = [float(s) for s in latents.check_class_shares(shares)]
+
+    @property
+    def num_classes(self):
+        return len(self.shares)
+
+    def call(self, z):
+        bounds = ops.convert_to_tensor(latents.class_boundaries(self.shares), "float32")
+        reached = ops.cast(ops.expand_dims(_angle_fraction(z), -1) >= bounds, "int32")
+        return ops.sum(reached, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],)
+
+    def compute_output_spec(self, z):
+        return keras.KerasTensor((z.shape[0],), dtype="int32")
+
+    def get_config(self):
+        return {**super().get_config(), "shares": self.shares}
+
+
+def place_in_class(z, labels, shares):
+    """`keras.ops` twin of `latents.latents_in_classes`: latents `(batch, d)` turned into
+    the arcs of int `labels` `(batch,)` (a training step's fakes of the real batch's
+    classes)."""
+    shares = latents.check_class_shares(shares)
+    starts = ops.convert_to_tensor(np.concatenate([[0.0], np.cumsum(shares)[:-1]]), "float32")
+    widths = ops.convert_to_tensor(shares, "float32")
+    labels = ops.cast(ops.reshape(labels, (-1,)), "int32")
+    z = ops.cast(z, "float32")
+    margin = latents.ARC_MARGIN
+    place = (ops.take(starts, labels) + (margin + (1 - 2 * margin) * _angle_fraction(z))
+             * ops.take(widths, labels))
+    theta = 2 * np.pi * place - np.pi
+    radius = ops.sqrt(ops.square(z[:, 0]) + ops.square(z[:, 1]))
+    pair = ops.stack([radius * ops.cos(theta), radius * ops.sin(theta)], axis=-1)
+    return ops.concatenate([pair, z[:, 2:]], axis=-1)
