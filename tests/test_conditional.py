@@ -728,3 +728,36 @@ def test_latent_classes_need_classes_and_resume_only_on_the_same(tmp_path, capsy
     capsys.readouterr()
     assert main([*args, "--epochs", "2"]) == 2
     assert "was trained on the classes a, b and the data now has a, c" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("node") is None or shutil.which("npm") is None,
+                    reason="node and npm are not installed")
+def test_node_example_asks_latent_coded_classes(latent_run, node_app, tmp_path):
+    from PIL import Image
+
+    from keras_genart.latents import latents_in_classes
+
+    # latents.js's latentsInClasses is latents_in_classes (the studio's worker uses it too).
+    z = sample_latents(300, 5, seed=3)
+    labels = (np.arange(300) % 4).tolist()
+    script = ("const l = require(process.argv[1]); const fs = require('fs');"
+              "const z = Float32Array.from(JSON.parse(fs.readFileSync(process.argv[2])));"
+              "const out = l.latentsInClasses(z, 5, JSON.parse(process.argv[3]), [1, 2, 3, 4]);"
+              "fs.writeFileSync(process.argv[4], Buffer.from(out.buffer));")
+    (tmp_path / "z.json").write_text(json.dumps(z.ravel().tolist()))
+    subprocess.run(["node", "-e", script, os.path.join(_NODE_DIR, "latents.js"),
+                    str(tmp_path / "z.json"), json.dumps(labels), str(tmp_path / "moved.bin")],
+                   check=True, timeout=60)
+    moved = np.fromfile(tmp_path / "moved.bin", np.float32).reshape(300, 5)
+    np.testing.assert_allclose(moved, latents_in_classes(z, labels, [1, 2, 3, 4]), atol=1e-5)
+    node = subprocess.run(["node", "generate.js", str(latent_run["version_dir"]), "--seed", "7",
+                           "--n", "5", "--class", "op_art", "--out", str(tmp_path / "node.png")],
+                          cwd=node_app, capture_output=True, text=True, timeout=120)
+    assert node.returncode == 0, node.stderr
+    assert main(["sample", str(latent_run["dir"]), "--seed", "7", "--n", "5", "--class",
+                 "op_art", "--out", str(tmp_path / "python.png")]) == 0
+    with Image.open(tmp_path / "node.png") as grid, \
+            Image.open(tmp_path / "python.png") as reference:
+        assert grid.text["keras_genart.class"] == "op_art"
+        difference = np.abs(np.asarray(grid).astype(int) - np.asarray(reference).astype(int))
+    assert difference.max() <= 1

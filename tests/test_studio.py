@@ -191,3 +191,47 @@ def test_studio_says_what_went_wrong(studio_server, browser, query, message):
     assert page.evaluate("document.body.dataset.state") == "error"
     assert page.is_visible("#error") and message in page.inner_text("#error")
     page.close()
+
+
+@pytest.fixture(scope="module")
+def latent_studio(tmp_path_factory):
+    """The app with a tiny DCGAN of latent-coded classes (`lgan`: z only, five styles)."""
+    from keras_genart.export import export_model
+    from keras_genart.models import build_model
+    from keras_genart.serving.server import create_app
+
+    base = tmp_path_factory.mktemp("latent-studio")
+    model = build_model("dcgan", image_size=16, latent_dim=8, base_width=8, seed=0,
+                        latent_class_names=STYLES, latent_class_shares=[1, 2, 1, 1, 1])
+    model.compile()
+    rng = np.random.default_rng(0)
+    model.train_on_batch(rng.uniform(-1, 1, (4, 16, 16, 3)).astype("float32"),
+                         np.arange(4) % 5)
+    metadata = export_model(model, base / "models", name="lgan", log=lambda *_: None)
+    server, thread, port = start_server(create_app(str(base / "models")))
+    yield {"url": f"http://127.0.0.1:{port}", "version_dir": metadata["path"]}
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_studio_asks_latent_coded_classes(latent_studio, browser):
+    from keras_genart import imaging
+    from keras_genart.serving import Generator
+
+    generator = Generator(latent_studio["version_dir"])
+    page = _open(browser, latent_studio["url"] + "/studio/?model=lgan&seed=7&n=8")
+    assert page.evaluate("document.body.dataset.state") == "ready", page.inner_text("#error")
+    assert "classes (coded in z)" in page.inner_text("#about")
+    # Unasked, the latents pick their classes; asked, they move into the class's arc.
+    assert _differs(_canvas(page, "grid"), imaging.make_grid(generator.sample(8, seed=7))) <= 1
+    grids = int(page.evaluate("document.body.dataset.grids"))
+    page.select_option("#class", label="op_art")
+    _settled(page, grids)
+    assert _differs(_canvas(page, "grid"), imaging.make_grid(
+        generator.sample(8, seed=7, label="op_art"))) <= 1
+    page.eval_on_selector("#position", "el => { el.value = '3'; "
+                                       "el.dispatchEvent(new Event('input')); }")
+    page.wait_for_function("document.getElementById('position-value').textContent === '3 / 7'")
+    walk = generator.interpolate(0, 1, steps=8, label="op_art")
+    assert _differs(_canvas(page, "frame"), imaging.make_grid(walk[3:4])) <= 1
+    page.close()

@@ -15,7 +15,9 @@
 //
 // With Z.json the latents travel as data: {"z": [[...latent_dim numbers...], ...]}, and,
 // for a conditional model (metadata "conditional"), "label": one class per latent, an
-// index or a name of metadata.class_names. OUT.json receives the JSON above.
+// index or a name of metadata.class_names. OUT.json receives the JSON above. A model
+// with latent-coded classes (metadata "latent_classes") takes z alone; --class moves the
+// seed's latents into the class's arc (latents.latentsInClasses), as Python does.
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -39,12 +41,22 @@ async function main() {
     fail(`${versionDir} is not an exported version folder (metadata.json: ${err.message})`);
   }
   const latentDim = metadata.latent_dim;
-  let z, labels, outPath, request;
+  let z, labels, outPath, request, className = null;
   if (args[1].startsWith("--")) {
     request = parseOptions(args.slice(1));
     z = latents.sampleTruncatedLatents(request.n, latentDim, request.seed, request.truncation);
-    labels = metadata.conditional ? classesFor(request.label, request.n, metadata.class_names)
-      : noLabel(request.label);
+    const coded = metadata.latent_classes;
+    if (coded && request.label !== null) {
+      // Latent-coded classes: the class asked for moves the latents into its arc (as
+      // Python's generate); the model itself takes z alone.
+      const asked = classesFor(request.label, request.n, coded.class_names);
+      z = latents.latentsInClasses(z, latentDim, asked, coded.shares);
+      className = coded.class_names[asked[0]];
+    } else {
+      labels = metadata.conditional ? classesFor(request.label, request.n, metadata.class_names)
+        : noLabel(request.label);
+      if (labels && request.label !== null) className = metadata.class_names[labels[0]];
+    }
     outPath = request.out;
   } else {
     const [zPath, out] = args.slice(1);
@@ -82,9 +94,7 @@ async function main() {
     if (request && request.truncation !== null) {
       chunks["keras_genart.truncation"] = String(request.truncation);
     }
-    if (request && request.label !== null && labels) {
-      chunks["keras_genart.class"] = metadata.class_names[labels[0]];  // a name, as Python's
-    }
+    if (className !== null) chunks["keras_genart.class"] = className;  // a name, as Python's
     fs.writeFileSync(outPath, png.encodePng(png.makeGrid(images.data, images.dims), chunks,
                                             zlib.deflateSync));
   } else {

@@ -6,6 +6,8 @@
 //   sampleTruncatedLatents(n, latentDim, seed, psi)   keras_genart.latents'
 //                                                  sample_truncated_latents
 //   slerp(a, b, steps)                            keras_genart.latents.slerp
+//   latentsInClasses(z, latentDim, labels, shares)    keras_genart.latents'
+//                                                  latents_in_classes (latent-coded classes)
 //
 // A port of what NumPy's default_rng does, written from its published algorithms:
 // SeedSequence (O'Neill's seed_seq hashing), the PCG64 generator (XSL-RR output of a
@@ -280,6 +282,41 @@
     return out;
   }
 
+  // keras_genart.latents.latents_in_classes, for a model with latent-coded classes
+  // (metadata.latent_classes): each row's (z[0], z[1]) keeps its length and turns into
+  // its class's arc of the angle, at the place in the arc where its angle was on the
+  // circle. z is float32 (n * latentDim), row-major; labels one class index per row;
+  // shares the classes' shares (metadata.latent_classes.shares). A new Float32Array.
+  const ARC_MARGIN = 1e-3;  // keras_genart.latents.ARC_MARGIN
+
+  function latentsInClasses(z, latentDim, labels, shares) {
+    const n = labels.length;
+    if (latentDim < 2 || z.length !== n * latentDim) {
+      throw new RangeError(`latents that code classes need ${n} rows of 2 or more values`);
+    }
+    const total = shares.reduce((a, b) => a + b, 0);
+    if (shares.length < 2 || !shares.every((s) => s > 0 && Number.isFinite(s))) {
+      throw new RangeError(`class shares must be two or more positive numbers, got ${shares}`);
+    }
+    const widths = shares.map((s) => s / total);
+    const starts = widths.map((_, k) => widths.slice(0, k).reduce((a, b) => a + b, 0));
+    const out = Float32Array.from(z);
+    for (let i = 0; i < n; i++) {
+      const k = labels[i];
+      if (!Number.isInteger(k) || k < 0 || k >= widths.length) {
+        throw new RangeError(`label ${k} is not a class index from 0 to ${widths.length - 1}`);
+      }
+      const x = Math.fround(z[i * latentDim]), y = Math.fround(z[i * latentDim + 1]);
+      const u = Math.min(Math.max((Math.atan2(y, x) + Math.PI) / (2 * Math.PI), 0), 1);
+      const place = starts[k] + (ARC_MARGIN + (1 - 2 * ARC_MARGIN) * u) * widths[k];
+      const theta = 2 * Math.PI * place - Math.PI;
+      const radius = Math.hypot(x, y);
+      out[i * latentDim] = radius * Math.cos(theta);
+      out[i * latentDim + 1] = radius * Math.sin(theta);
+    }
+    return out;
+  }
+
   return { PCG64, entropyWords, seedSequenceState, sampleLatents, sampleTruncatedLatents,
-           truncationThreshold, standardNormal, slerp };
+           truncationThreshold, standardNormal, slerp, latentsInClasses };
 });

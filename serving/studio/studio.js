@@ -39,13 +39,23 @@
     return psi >= 1 ? null : psi;
   }
 
-  // One class index per picture: the chosen class, or the classes in turn (as Python).
+  // The classes a model can be asked for: a conditional model's labels, or the classes a
+  // model with latent-coded classes reads from z (metadata.latent_classes); null for none.
+  function classNames(meta) {
+    if (meta.conditional) return meta.class_names;
+    return meta.latent_classes ? meta.latent_classes.class_names : null;
+  }
+
+  // One class index per picture: the chosen class, or the classes in turn (as Python);
+  // with latent-coded classes nothing unless one is chosen (the latents pick theirs).
   function labels(n) {
     const meta = state.model.metadata;
-    if (!meta.conditional) return null;
+    const names = classNames(meta);
+    if (!names) return null;
     const chosen = $("class").value;
+    if (chosen === "" && !meta.conditional) return null;
     return Array.from({ length: n }, (_, i) =>
-      chosen === "" ? i % meta.class_names.length : Number(chosen));
+      chosen === "" ? i % names.length : Number(chosen));
   }
 
   function versionPath() {
@@ -122,7 +132,7 @@
     setState("busy");
     const request = { n, seed, truncation: truncation(), labels: labels(n),
                       className: $("class").value === "" ? null
-                        : state.model.metadata.class_names[Number($("class").value)] };
+                        : classNames(state.model.metadata)[Number($("class").value)] };
     const t0 = performance.now();
     try {
       let grid;
@@ -180,9 +190,13 @@
     if (Number($("position").value) > steps - 1) $("position").value = String(steps - 1);
     const key = JSON.stringify([seedA, seedB, steps, truncation(), $("class").value]);
     if (key !== state.framesKey) {
-      // A walk keeps one class: the chosen one, or the first (as genart interpolate).
-      const walkLabels = state.model.metadata.conditional
-        ? new Array(steps).fill($("class").value === "" ? 0 : Number($("class").value)) : null;
+      // A walk keeps one class: the chosen one, or the first (as genart interpolate); with
+      // latent-coded classes, the chosen one or whatever the latents code.
+      const meta = state.model.metadata;
+      const chosen = $("class").value === "" ? (meta.conditional ? 0 : null)
+        : Number($("class").value);
+      const walkLabels = classNames(meta) && chosen !== null
+        ? new Array(steps).fill(chosen) : null;
       const result = await ask({ type: "walk", seedA, seedB, steps, truncation: truncation(),
                                  labels: walkLabels });
       state.frames = result;
@@ -209,8 +223,8 @@
       "keras_genart.seed": String(request.seed),
       "keras_genart.n": String(request.n),
     };
-    if (meta.conditional) {
-      text["keras_genart.classes"] = meta.class_names.join(",");
+    if (classNames(meta)) {
+      text["keras_genart.classes"] = classNames(meta).join(",");
       if (request.className !== null) text["keras_genart.class"] = request.className;
     }
     if (request.truncation !== null) text["keras_genart.truncation"] = String(request.truncation);
@@ -229,7 +243,10 @@
     const rows = [["type", meta.model_type], ["version", model.version],
                   ["picture", `${meta.image_size} x ${meta.image_size}, ${meta.channels} channel(s)`],
                   ["latent size", meta.latent_dim]];
-    if (meta.conditional) rows.push(["classes", meta.class_names.join(", ")]);
+    const names = classNames(meta);
+    if (names) {
+      rows.push([meta.conditional ? "classes" : "classes (coded in z)", names.join(", ")]);
+    }
     if (meta.training_data && meta.training_data.source) {
       rows.push(["trained on", meta.training_data.source]);
     }
@@ -241,15 +258,16 @@
       dd.textContent = String(value);
       return [dt, dd];
     }));
-    $("class-row").hidden = !meta.conditional;
-    const options = [new Option("(the classes in turn)", "")];
-    (meta.class_names || []).forEach((name, i) => options.push(new Option(name, String(i))));
+    $("class-row").hidden = !names;
+    const options = [new Option(meta.conditional ? "(the classes in turn)"
+                                : "(any: as often as in the data)", "")];
+    (names || []).forEach((name, i) => options.push(new Option(name, String(i))));
     $("class").replaceChildren(...options);
     const wanted = params.get("class");
-    if (meta.conditional && wanted !== null) {
-      const index = meta.class_names.indexOf(wanted);
+    if (names && wanted !== null) {
+      const index = names.indexOf(wanted);
       if (index < 0) throw new Error(`unknown class '${wanted}'; the classes are ` +
-                                     meta.class_names.join(", "));
+                                     names.join(", "));
       $("class").value = String(index);
     }
   }
@@ -281,7 +299,8 @@
     if (!state.serverOnly) {
       setState("loading");
       await ask({ type: "load", url: `${versionPath()}/files/model.onnx`,
-                  latentDim: metadata.latent_dim, conditional: Boolean(metadata.conditional) })
+                  latentDim: metadata.latent_dim, conditional: Boolean(metadata.conditional),
+                  shares: metadata.latent_classes ? metadata.latent_classes.shares : null })
         .then((loaded) => { $("backend").textContent = `running in this browser: ${loaded.backend}`; });
     }
     await make();

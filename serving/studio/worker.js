@@ -2,7 +2,7 @@
 // the exported generator with onnxruntime-web, off the page's thread: on the GPU with
 // WebGPU where the browser has it, else on the CPU with WebAssembly.
 //
-// Messages in:  {type: "load", url, latentDim, conditional}
+// Messages in:  {type: "load", url, latentDim, conditional, shares (latent-coded classes)}
 //               {type: "sample", id, n, seed, truncation, labels}
 //               {type: "walk", id, seedA, seedB, steps, truncation, labels}
 // Messages out: {type: "loaded", backend} | {type: "images", id, data, dims, ms}
@@ -13,6 +13,7 @@ importScripts("latents.js", "vendor/ort.webgpu.min.js");
 let session = null;
 let latentDim = 0;
 let conditional = false;
+let latentShares = null;  // a model with latent-coded classes: its classes' shares
 
 ort.env.wasm.wasmPaths = new URL("vendor/", self.location.href).href;
 ort.env.wasm.numThreads = 1; // threads need cross-origin isolation; one is plenty here
@@ -26,7 +27,7 @@ async function gpuAvailable() {
   }
 }
 
-async function load({ url, latentDim: dim, conditional: isConditional }) {
+async function load({ url, latentDim: dim, conditional: isConditional, shares }) {
   const response = await fetch(url);
   if (!response.ok) {
     let detail = `${response.status} ${response.statusText}`;
@@ -53,6 +54,7 @@ async function load({ url, latentDim: dim, conditional: isConditional }) {
   }
   latentDim = dim;
   conditional = isConditional;
+  latentShares = shares || null;
   const expected = conditional ? ["z", "label"] : ["z"];
   if (JSON.stringify(session.inputNames) !== JSON.stringify(expected)) {
     throw new Error(`the model takes ${session.inputNames.join(", ")}; the studio expected ` +
@@ -63,6 +65,9 @@ async function load({ url, latentDim: dim, conditional: isConditional }) {
 
 async function run(z, n, labels) {
   if (!session) throw new Error("no model is loaded");
+  if (latentShares && labels) {  // asked for a class: the latents move into its arc
+    z = genartLatents.latentsInClasses(z, latentDim, labels, latentShares);
+  }
   const feeds = { z: new ort.Tensor("float32", z, [n, latentDim]) };
   if (conditional) {
     feeds.label = new ort.Tensor("int64", BigInt64Array.from(labels, (v) => BigInt(v)), [n]);
