@@ -583,9 +583,9 @@ def cmd_sample(args):
 
 
 def cmd_interpolate(args):
-    from keras_genart import imaging
     import numpy as np
 
+    from keras_genart import imaging
     from keras_genart.latents import (class_walk, latents_in_classes, resolve_labels,
                                       sample_truncated_latents, slerp)
     from keras_genart.runs import load_trained_model

@@ -180,17 +180,39 @@ def test_conditional_generate_save_and_load(tmp_path, tiny_data):
 
 # --- the CLI, export, the server and Node: one conditional run -----------------------
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    """A tiny conditional DCGAN trained by `genart train --conditional`, and its export."""
-    base = tmp_path_factory.mktemp("conditional")
+def _trained_and_exported(base, flag):
+    """A tiny DCGAN trained by `genart train FLAG` in `base`, exported: its run folder,
+    model and version folder."""
     run_dir = base / "run"
-    assert main(["train", "dcgan", "--conditional", "--run-dir", str(run_dir), *TINY]) == 0
+    assert main(["train", "dcgan", flag, "--run-dir", str(run_dir), *TINY]) == 0
     assert main(["export", str(run_dir), "--out", str(base / "models")]) == 0
     from keras_genart.runs import load_trained_model
 
     return {"dir": run_dir, "base": base, "model": load_trained_model(run_dir),
             "version_dir": base / "models" / "dcgan" / "1"}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A tiny conditional DCGAN trained by `genart train --conditional`, and its export."""
+    return _trained_and_exported(tmp_path_factory.mktemp("conditional"), "--conditional")
+
+
+def _check_walk_between_classes(run, tmp_path):
+    """`genart interpolate --class bauhaus --to-class op_art`: the ends are exactly the two
+    classes' pictures."""
+    from PIL import Image
+
+    assert main(["interpolate", str(run["dir"]), "--from-seed", "1", "--to-seed", "2",
+                 "--steps", "3", "--class", "bauhaus", "--to-class", "op_art", "--out",
+                 str(tmp_path / "classes.gif")]) == 0
+    with Image.open(tmp_path / "classes.png") as grid:
+        assert "class bauhaus to op_art" in grid.text["keras_genart.walk"]
+        pixels = np.asarray(grid)
+    model = run["model"]
+    start, end = (model.generate(1, seed=s, labels=c)[0] for s, c in ((1, 0), (2, "op_art")))
+    np.testing.assert_array_equal(pixels[2:18, 2:18], np.rint(start * 255))
+    np.testing.assert_array_equal(pixels[2:18, 38:54], np.rint(end * 255))
 
 
 def test_cli_samples_a_class_a_grid_per_class_and_a_walk(run, tmp_path, capsys):
@@ -217,16 +239,7 @@ def test_cli_samples_a_class_a_grid_per_class_and_a_walk(run, tmp_path, capsys):
     with Image.open(tmp_path / "walk.gif") as walk:
         assert walk.n_frames == 4
     assert (tmp_path / "walk.png").exists()
-    # From one class to another: the ends are exactly the two classes' pictures.
-    assert main(["interpolate", str(run["dir"]), "--from-seed", "1", "--to-seed", "2",
-                 "--steps", "3", "--class", "bauhaus", "--to-class", "op_art", "--out",
-                 str(tmp_path / "classes.gif")]) == 0
-    with Image.open(tmp_path / "classes.png") as grid:
-        assert "class bauhaus to op_art" in grid.text["keras_genart.walk"]
-        pixels = np.asarray(grid)
-    start, end = (model.generate(1, seed=s, labels=c)[0] for s, c in ((1, 0), (2, "op_art")))
-    np.testing.assert_array_equal(pixels[2:18, 2:18], np.rint(start * 255))
-    np.testing.assert_array_equal(pixels[2:18, 38:54], np.rint(end * 255))
+    _check_walk_between_classes(run, tmp_path)
     from keras_genart.latents import class_walk
 
     halfway = model.generate_from_latents(np.repeat(sample_latents(1, 8, 1), 2, axis=0),
@@ -261,6 +274,11 @@ def test_conditional_training_needs_labelled_data(tmp_path, capsys):
     args[args.index("--conditional")] = "--balance-classes"
     assert main(args) == 2
     assert "--balance-classes needs labelled data" in capsys.readouterr().err
+    args[args.index("--balance-classes")] = "--latent-classes"
+    assert main(args) == 2
+    assert "--latent-classes needs labelled data" in capsys.readouterr().err
+    assert main([*args, "--conditional"]) == 2
+    assert "--latent-classes is for GANs" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
 
 
@@ -624,14 +642,7 @@ def test_latent_classes_save_load_and_refuse_what_cannot_be(tmp_path, tiny_data)
 @pytest.fixture(scope="module")
 def latent_run(tmp_path_factory):
     """A tiny DCGAN with latent-coded classes from `genart train --latent-classes`, exported."""
-    base = tmp_path_factory.mktemp("latent")
-    run_dir = base / "run"
-    assert main(["train", "dcgan", "--latent-classes", "--run-dir", str(run_dir), *TINY]) == 0
-    assert main(["export", str(run_dir), "--out", str(base / "models")]) == 0
-    from keras_genart.runs import load_trained_model
-
-    return {"dir": run_dir, "base": base, "model": load_trained_model(run_dir),
-            "version_dir": base / "models" / "dcgan" / "1"}
+    return _trained_and_exported(tmp_path_factory.mktemp("latent"), "--latent-classes")
 
 
 def test_latent_classes_run_exports_z_only_and_serves_classes(latent_run, tmp_path, capsys):
@@ -690,36 +701,18 @@ def test_latent_classes_run_exports_z_only_and_serves_classes(latent_run, tmp_pa
                  str(tmp_path / "rows.png")]) == 0
     with Image.open(tmp_path / "rows.png") as grid:
         assert grid.size == (2 * 18 + 2, 5 * 18 + 2)
-    assert main(["interpolate", str(latent_run["dir"]), "--from-seed", "1", "--to-seed", "2",
-                 "--steps", "3", "--class", "bauhaus", "--to-class", "op_art", "--out",
-                 str(tmp_path / "walk.gif")]) == 0
-    with Image.open(tmp_path / "walk.png") as grid:
-        assert "class bauhaus to op_art" in grid.text["keras_genart.walk"]
-        pixels = np.asarray(grid)
-    start, end = (model.generate(1, seed=s, labels=c)[0] for s, c in ((1, 0), (2, "op_art")))
-    np.testing.assert_array_equal(pixels[2:18, 2:18], np.rint(start * 255))
-    np.testing.assert_array_equal(pixels[2:18, 38:54], np.rint(end * 255))
+    _check_walk_between_classes(latent_run, tmp_path)
 
 
-def test_latent_classes_need_classes_and_resume_only_on_the_same(tmp_path, capsys):
+def test_latent_classes_take_the_data_shares_and_resume_only_on_the_same(tmp_path, capsys):
     from PIL import Image
 
-    folder = tmp_path / "flat"
-    folder.mkdir()
-    for i in range(4):
-        Image.new("RGB", (16, 16), (i * 40, 0, 0)).save(folder / f"{i}.png")
     args = ["train", "dcgan", "--latent-classes", "--run-dir", str(tmp_path / "r"), *TINY]
-    args[args.index("builtin:abstract:20")] = str(folder)
-    assert main(args) == 2
-    assert "--latent-classes needs labelled data" in capsys.readouterr().err
-    assert main([*args, "--conditional"]) == 2
-    assert "--latent-classes is for GANs" in capsys.readouterr().err
-    assert not (tmp_path / "r").exists()
     for name, colour, count in (("a", (200, 0, 0), 2), ("b", (0, 0, 200), 6)):
         (tmp_path / "data" / name).mkdir(parents=True)
         for i in range(count):
             Image.new("RGB", (16, 16), colour).save(tmp_path / "data" / name / f"{i}.png")
-    args[args.index(str(folder))] = str(tmp_path / "data")
+    args[args.index("builtin:abstract:20")] = str(tmp_path / "data")
     assert main([*args, "--epochs", "1"]) == 0
     from keras_genart.runs import load_trained_model
 
