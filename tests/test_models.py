@@ -452,11 +452,22 @@ def test_wgan_gp_trackers_average_the_critic_updates(tiny_data):
 
 
 @pytest.mark.parametrize("mode", ["off", "bfloat16", "float16"])
-@pytest.mark.parametrize("kind", ["dcgan", "vae"])
+@pytest.mark.parametrize("kind", ["dcgan", "vae", "latent-classes"])
 def test_mixed_precision_trains(kind, mode, tiny_data, tmp_path):
-    model = build_model(kind, seed=0, mixed_precision=mode, **TINY)
+    styles = ["bauhaus", "kandinsky", "mondrian", "op_art", "suprematism"]
+    model = build_model("dcgan" if kind == "latent-classes" else kind, seed=0,
+                        mixed_precision=mode, **TINY,
+                        **({"latent_class_names": styles} if kind == "latent-classes" else {}))
     model.compile()
     compute = {"off": "float32"}.get(mode, mode)
+    if kind == "latent-classes":  # the class is read from z in float32 whatever the policy
+        from keras_genart.latents import latent_classes, latents_in_classes
+
+        coded = model.generator.get_layer("latent_class")
+        assert coded.compute_dtype == "float32"
+        z = latents_in_classes(sample_latents(50, 8, 1), np.arange(50) % 5, [1] * 5)
+        np.testing.assert_array_equal(ops.convert_to_numpy(coded(z)), np.arange(50) % 5)
+        np.testing.assert_array_equal(latent_classes(z, [1] * 5), np.arange(50) % 5)
     assert model.generator.get_layer("project").compute_dtype == compute
     assert model.generator.output.dtype == "float32"  # images stay float32
     optimizers = [getattr(model, n) for n in model.optimizer_names]
