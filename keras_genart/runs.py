@@ -413,9 +413,8 @@ def train(config, log=print, extra_callbacks=()):
         if state:
             log(f"resuming {run_dir} from epoch {initial_epoch} ({state['path']})")
             model = _load_checkpoint(state["path"])
-            trained = (model.class_names if config.conditional
-                       else getattr(model, "latent_class_names", None)
-                       if config.latent_classes else None)
+            trained = (model.label_names if config.conditional or config.latent_classes
+                       else None)
             if trained is not None and trained != list(data.class_names):
                 raise UserInputError(
                     f"run folder '{run_dir}' was trained on the classes "

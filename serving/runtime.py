@@ -177,8 +177,7 @@ class Generator:
         """A grid of `n` pictures as PNG bytes, with the same provenance text chunks
         as `genart sample`."""
         grid = imaging.make_grid(self.sample(n, seed, label, truncation), cols=cols)
-        chunks = imaging.control_provenance(self.class_names or self.latent_class_names, label,
-                                            truncation)
+        chunks = imaging.control_provenance(self.label_names, label, truncation)
         return imaging.png_bytes(grid, {**self._provenance(seed), **chunks,
                                         "keras_genart.n": n})
 

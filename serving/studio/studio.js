@@ -223,8 +223,9 @@
       "keras_genart.seed": String(request.seed),
       "keras_genart.n": String(request.n),
     };
-    if (classNames(meta)) {
-      text["keras_genart.classes"] = classNames(meta).join(",");
+    const names = classNames(meta);
+    if (names) {
+      text["keras_genart.classes"] = names.join(",");
       if (request.className !== null) text["keras_genart.class"] = request.className;
     }
     if (request.truncation !== null) text["keras_genart.truncation"] = String(request.truncation);
