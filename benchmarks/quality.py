@@ -160,7 +160,8 @@ def train_recipe(args, overrides, data, batches, start):
         from keras_genart.runs import class_shares
 
         extra["class_shares"] = class_shares(data)
-    model = build_compiled_model(config, class_names=data.class_names, **extra)
+    model = build_compiled_model(config, class_names=data.class_names,
+                                 grayscale=data.grayscale, **extra)
     budget = wall_clock_budget(start, args.budget)
     model.fit(batches, epochs=1, steps_per_epoch=10**7, verbose=0, callbacks=[budget])
     return model, budget.steps

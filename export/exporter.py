@@ -242,6 +242,7 @@ def _metadata(model, name, version, formats, signatures, opset, parity, run, sou
         "latent_dim": model.latent_dim,
         "image_size": model.image_size,
         "channels": model.channels,
+        "gray": model.gray,
         "value_range": [0.0, 1.0],
         "latent_recipe": LATENT_RECIPE,
         "truncation_recipe": TRUNCATION_RECIPE,

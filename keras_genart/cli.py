@@ -16,7 +16,7 @@ from keras_genart.backend import SUPPORTED_BACKENDS
 from keras_genart.data.augment_names import AUGMENTATIONS
 from keras_genart.metrics.names import FEATURE_METRICS, METRICS, SCORES, check_metrics
 from keras_genart.models import MIXED_PRECISION, MODEL_TYPES
-from keras_genart.options import DCGAN_LOSSES, NORMALIZATIONS, UPSAMPLINGS
+from keras_genart.options import COLORS, DCGAN_LOSSES, NORMALIZATIONS, UPSAMPLINGS
 
 
 # The demo: the five built-in styles, one row of the grid per style, on 2 CPU cores in
@@ -234,6 +234,10 @@ def build_parser():
                             "and a 3x3 convolution (no checkerboard artifacts); auto: resize "
                             "for the conditional dcgan and --latent-classes, transpose "
                             "otherwise")
+    train.add_argument("--colors", choices=(*COLORS, "auto"), default="auto",
+                       help="the pictures the generator makes: rgb, or gray (one channel "
+                            "copied into red, green and blue: it cannot tint them); auto: gray "
+                            "when every training picture is gray")
     train.add_argument("--conditional", action="store_true",
                        help="a class-conditional model trained on the data's classes (class "
                             "sub-folders, TFDS labels or the builtin: styles): GANs get a "
@@ -455,7 +459,7 @@ def _train_config(args):
         jit_compile=args.jit_compile, steps_per_execution=args.steps_per_execution,
         mixed_precision=args.mixed_precision, packing=args.packing, devices=args.devices,
         ema=args.ema, r1=args.r1, r1_interval=args.r1_interval,
-        upsampling=args.upsampling, shared_fakes=args.shared_fakes,
+        upsampling=args.upsampling, colors=args.colors, shared_fakes=args.shared_fakes,
         d_final_size=args.d_final_size, conditional=args.conditional,
         latent_classes=args.latent_classes, balance_classes=args.balance_classes,
         eval_every=args.eval_every, eval_metric=args.eval_metric, eval_n=args.eval_n,

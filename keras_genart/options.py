@@ -13,3 +13,6 @@ NORMALIZATIONS = ("batch", "layer", "spectral", "none")
 # nearest-neighbour resize and a 3x3 convolution, which has no checkerboard artifacts
 # (Odena et al. 2016, https://distill.pub/2016/deconv-checkerboard/).
 UPSAMPLINGS = ("transpose", "resize")
+# What pictures a generator makes: colour, or gray (one channel copied into red, green
+# and blue, so that a generator of gray data cannot tint them).
+COLORS = ("rgb", "gray")

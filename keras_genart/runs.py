@@ -24,7 +24,7 @@ MODEL_FILE = "model.keras"
 # Settings added after runs were made, with the value that such runs had.
 _ADDED_SETTINGS = {"ema": None, "r1": 0.0, "r1_interval": 16, "upsampling": "transpose",
                    "shared_fakes": False, "d_final_size": 4, "conditional": False,
-                   "balance_classes": False, "latent_classes": False}
+                   "balance_classes": False, "latent_classes": False, "colors": "rgb"}
 # Settings that may change when a run is resumed: they don't change the model.
 # The device count is among them: the data order and the latents of a step do
 # not depend on it (every replica draws its slice of the global batch).
@@ -48,7 +48,10 @@ class TrainConfig:
     `resolved_shared_fakes`); `d_final_size="auto"` is 8 for DCGAN and 4 for
     WGAN-GP (`resolved_d_final_size`); `upsampling="auto"` is resize for the
     conditional DCGAN (and the one with latent-coded classes) and transpose
-    otherwise (`resolved_upsampling`).
+    otherwise (`resolved_upsampling`). `colors="auto"` makes gray pictures
+    (one channel copied into red, green and blue) when every training
+    picture is gray and colour ones otherwise (`resolved_colors`); `"gray"`
+    and `"rgb"` ask for one.
     `augment` is empty by default: `flip` suits only subjects that may face
     either way. `conditional=True` trains a conditional model (GAN or VAE) on
     the data's classes; `latent_classes=True` trains a GAN on them whose
@@ -87,6 +90,7 @@ class TrainConfig:
     r1: float = 0.0
     r1_interval: int = 16
     upsampling: str = "auto"
+    colors: str = "auto"
     shared_fakes: bool | str = "auto"
     d_final_size: int | str = "auto"
     conditional: bool = False
@@ -129,11 +133,14 @@ class TrainConfig:
                 isinstance(self.ema, (int, float)) and 0 < self.ema < 1):
             raise UserInputError(f"ema must be auto, none or a decay in (0, 1) such as 0.999, "
                                  f"got {self.ema!r}")
-        from keras_genart.options import UPSAMPLINGS
+        from keras_genart.options import COLORS, UPSAMPLINGS
 
         if self.upsampling not in (*UPSAMPLINGS, "auto"):
             raise UserInputError(f"upsampling must be auto, {', '.join(UPSAMPLINGS)}; got "
                                  f"{self.upsampling!r}")
+        if self.colors not in (*COLORS, "auto"):
+            raise UserInputError(f"colors must be auto, {', '.join(COLORS)}; got "
+                                 f"{self.colors!r}")
         if self.shared_fakes not in (True, False, "auto"):
             raise UserInputError(f"shared_fakes must be auto, true or false, got "
                                  f"{self.shared_fakes!r}")
@@ -244,12 +251,23 @@ def resolved_upsampling(config, upsampling=None):
     return upsampling
 
 
-def build_compiled_model(config, class_names=None, class_shares=None):
+def resolved_colors(config, grayscale):
+    """`"gray"` or `"rgb"`: the pictures a config's generator makes (`"auto"`:
+    gray when the data's pictures are all gray, `grayscale`:
+    `ImageData.grayscale`)."""
+    if config.colors == "auto":
+        return "gray" if grayscale else "rgb"
+    return config.colors
+
+
+def build_compiled_model(config, class_names=None, class_shares=None, grayscale=False):
     """The untrained, compiled model that a config describes.
 
     A conditional config (`conditional=True`) needs the data's `class_names`,
     one with latent-coded classes (`latent_classes=True`) those and the
     classes' shares of the data (`class_shares`; equal shares when None).
+    `grayscale` says whether the data's pictures are all gray
+    (`ImageData.grayscale`), which `colors="auto"` follows.
     """
     import keras
 
@@ -270,6 +288,7 @@ def build_compiled_model(config, class_names=None, class_shares=None):
         class_names=list(class_names or []) if config.conditional else None,
         latent_class_names=list(class_names or []) if config.latent_classes else None,
         latent_class_shares=class_shares if config.latent_classes else None,
+        gray=resolved_colors(config, grayscale) == "gray",
     )
     optimizers = {}
     for name, default in model.default_optimizer_settings().items():
@@ -423,7 +442,8 @@ def train(config, log=print, extra_callbacks=()):
         else:
             # Balanced batches draw every class equally often: so do the latents then.
             model = build_compiled_model(config, data.class_names,
-                                         None if config.balance_classes else class_shares(data))
+                                         None if config.balance_classes else class_shares(data),
+                                         grayscale=data.grayscale)
         if chief:
             os.makedirs(run_dir, exist_ok=True)
             _write_json(config_path, {

@@ -244,6 +244,29 @@ def test_progress_in_a_log_file_is_one_line_per_epoch(tmp_path):
     assert "Epoch 1/2" in result.stdout and "Epoch 2/2" in result.stdout
 
 
+def test_gray_data_trains_a_gray_generator_unless_told_otherwise(tmp_path, capsys):
+    import numpy as np
+
+    from keras_genart.runs import TrainConfig, load_trained_model
+
+    data = tmp_path / "gray"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(8):
+        Image.fromarray(rng.integers(0, 256, (16, 16), dtype=np.uint8)).save(data / f"{i}.png")
+    args = [str(data) if a == "builtin:abstract:32" else a for a in TINY_ARGS]
+    for colors, gray in (("auto", True), ("rgb", False)):
+        run = tmp_path / colors
+        assert main(["train", "dcgan", "--epochs", "1", "--steps-per-epoch", "1", "--colors",
+                     colors, "--run-dir", str(run), *args]) == 0
+        assert "kept 8, skipped 0, gray" in capsys.readouterr().out
+        assert load_trained_model(run).gray == gray
+        picture = np.asarray(Image.open(run / "samples" / "epoch-0001.png"))
+        assert np.array_equal(picture[..., 0], picture[..., 2]) == gray
+    with pytest.raises(UserInputError, match="colors must be auto, rgb, gray; got 'sepia'"):
+        TrainConfig(colors="sepia")
+
+
 def test_sample_tells_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert main(["sample", str(tmp_path)]) == 2
     err = capsys.readouterr().err

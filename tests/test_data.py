@@ -181,6 +181,25 @@ def test_folder_source_describes_itself(messy_folder):
     assert "kept 9, skipped 6" in line and "2 classes" in line
     images, labels = next(iter(make_dataset(data, 4)))
     assert images.shape == (4, 16, 16, 3)
+    assert not data.grayscale  # the folder holds colour pictures
+
+
+def test_gray_pictures_are_told_from_colour_ones(tmp_path):
+    """`grayscale`: gray PNGs, and gray JPEGs saved in colour (their channels differ
+    by a level or two), are gray; one tinted picture among them makes the data colour."""
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 256, (20, 20), dtype=np.uint8)).save(
+            tmp_path / f"gray{i}.png")
+    gray = rng.integers(0, 256, (20, 20, 1), dtype=np.uint8)
+    Image.fromarray(np.repeat(gray, 3, axis=2)).save(tmp_path / "gray.jpg", quality=90)
+    data = load_images(str(tmp_path), image_size=16)
+    assert data.grayscale and data.describe().endswith(", gray")
+    sepia = np.repeat(gray, 3, axis=2).astype(np.int16) + [12, 0, -12]
+    Image.fromarray(sepia.clip(0, 255).astype(np.uint8)).save(tmp_path / "sepia.png")
+    data = load_images(str(tmp_path), image_size=16)
+    assert not data.grayscale and not data.describe().endswith(", gray")
+    assert not load_images("builtin:abstract:8", image_size=16).grayscale
 
 
 # --- TFDS -----------------------------------------------------------------------
@@ -196,6 +215,7 @@ def test_tfds_source_with_mock_data():
     assert images.shape == (4, 16, 16, 3) and labels.shape == (4,)
     # Grayscale became RGB: the three channels are equal.
     np.testing.assert_array_equal(images[..., 0], images[..., 2])
+    assert data.grayscale
 
 
 def test_tfds_not_prepared_says_what_to_do(tmp_path):

@@ -25,7 +25,7 @@ def test_layout_and_metadata(exported):
     metadata = read_metadata(version_dir)
     assert metadata["model_type"] == "dcgan" and metadata["latent_dim"] == 8
     assert metadata["image_size"] == 16 and metadata["channels"] == 3
-    assert metadata["value_range"] == [0.0, 1.0]
+    assert metadata["value_range"] == [0.0, 1.0] and metadata["gray"] is False
     assert metadata["signatures"] == ["serving_default", "render"]
     assert {"keras_genart", "keras", "tensorflow", "tf2onnx"} <= set(metadata["versions"])
     assert "default_rng(seed)" in metadata["latent_recipe"]
@@ -211,8 +211,9 @@ def test_ema_models_export_the_moving_average(tmp_path):
 
     from keras_genart.models import build_model
 
+    # A gray generator too: its one channel, copied into three, exports alike.
     model = build_model("dcgan", image_size=16, latent_dim=8, base_width=8, seed=0,
-                        ema=0.5, upsampling="resize")
+                        ema=0.5, upsampling="resize", gray=True)
     model.compile()
     batch = np.random.default_rng(0).uniform(-1, 1, (4, 16, 16, 3)).astype("float32")
     model.train_on_batch(batch)
@@ -228,6 +229,7 @@ def test_ema_models_export_the_moving_average(tmp_path):
     session = ort.InferenceSession(os.path.join(metadata["path"], "model.onnx"))
     onnx_images = session.run(None, {"z": z})[0]
     assert np.abs(onnx_images - average).max() <= 1e-4
+    assert metadata["gray"] and np.array_equal(onnx_images[..., 0], onnx_images[..., 2])
     served = tf.saved_model.load(metadata["path"]).signatures["serving_default"](
         z=tf.constant(z))["images"].numpy()
     assert np.abs(served - average).max() <= 1e-4

@@ -15,11 +15,11 @@ from tests.helpers import TINY, run_model_checks
     pytest.param("non_saturating", {}, marks=pytest.mark.skipif(
         keras.backend.backend() == "jax",
         reason="on JAX the conditional variant below covers the DCGAN checks (20 s each)")),
-    # The parts of the new defaults, DiffAugment, and a conditional GAN (the five styles
-    # of the tiny data): saved, loaded and continued alike.
+    # The parts of the new defaults, DiffAugment, a conditional GAN (the five styles
+    # of the tiny data) and a gray generator: saved, loaded and continued alike.
     ("hinge", dict(shared_fakes=True, ema=0.99, augmentation=["flip", "translation"],
                    class_names=["bauhaus", "kandinsky", "mondrian", "op_art", "suprematism"],
-                   d_final_size=8))])
+                   d_final_size=8, gray=True))])
 def test_dcgan_standard_checks(loss, parts, tiny_data, tmp_path):
     parts = {"augmentation": ["flip"], **parts}
     model = run_model_checks(
@@ -28,6 +28,24 @@ def test_dcgan_standard_checks(loss, parts, tiny_data, tmp_path):
     assert model.shared_fakes == parts.get("shared_fakes", False)
     assert (model.ema_generator is not None) == ("ema" in parts)
     assert model.class_names == parts.get("class_names")
+    assert model.gray == parts.get("gray", False)
+    pictures = model.generate(3, seed=0)
+    assert pictures.shape[-1] == 3
+    assert np.array_equal(pictures[..., 0], pictures[..., 2]) == model.gray
+
+
+def test_gray_generator_makes_one_channel_and_copies_it():
+    for upsampling in ("transpose", "resize"):
+        generator = build_generator(16, 8, base_width=8, upsampling=upsampling, gray=True)
+        last = generator.get_layer("to_gray")
+        assert last.filters == 1 and generator.output.shape[1:] == (16, 16, 3)
+        pictures = keras.ops.convert_to_numpy(generator(sample_latents(2, 8, 0)))
+        np.testing.assert_array_equal(pictures[..., 0], pictures[..., 1])
+        np.testing.assert_array_equal(pictures[..., 1], pictures[..., 2])
+        assert pictures.std() > 0
+    colour = build_generator(16, 8, base_width=8)
+    assert colour.get_layer("to_rgb").filters == 3
+    assert not any(layer.name == "gray" for layer in colour.layers)
 
 
 @pytest.mark.parametrize("loss", ["minimax", "least_squares"])
@@ -61,9 +79,9 @@ def test_vae_standard_checks(tiny_data, tmp_path):
     # through the CLI and export tests.
     styles = ["bauhaus", "kandinsky", "mondrian", "op_art", "suprematism"]
     model = run_model_checks(
-        lambda: build_model("vae", beta=0.5, seed=1, class_names=styles, **TINY),
+        lambda: build_model("vae", beta=0.5, seed=1, class_names=styles, gray=True, **TINY),
         tiny_data, tmp_path)
-    assert isinstance(model, VAE) and model.class_names == styles
+    assert isinstance(model, VAE) and model.class_names == styles and model.gray
     assert {m.name for m in model.metrics} == {"loss", "reconstruction_loss", "kl_loss"}
     batch, labels = next(iter(tiny_data))
     mean, log_var = model.encode(batch, labels)

@@ -1,6 +1,7 @@
 """`--data SOURCE` strings -> images: a folder, `tfds:NAME[:SPLIT]`, `builtin:NAME`."""
 
 import dataclasses
+import functools
 import os
 
 import numpy as np
@@ -11,6 +12,9 @@ from keras_genart.errors import UserInputError, require_tensorflow
 
 DEFAULT_SOURCE = "builtin:abstract"
 BUILTIN_DEFAULT_SIZE = 4096
+
+# Levels (of 255) by which red, green and blue of a gray picture's pixel may differ.
+GRAY_TOLERANCE = 3
 
 
 @dataclasses.dataclass
@@ -25,6 +29,10 @@ class ImageData:
         image_size: int. Side of the square images.
         class_names: list of str. Empty when the source has no classes.
         summary: dict. What was read and skipped, for the run's metadata.
+        grayscale: bool (computed when first read). Whether every picture is
+            gray: red, green and blue within `GRAY_TOLERANCE` of each other
+            in every pixel (gray JPEGs saved as colour differ by a level or
+            two).
     """
 
     images: object
@@ -41,7 +49,18 @@ class ImageData:
             text = f"{self.summary['source']}: {describe_summary(self.summary)}"
         if self.class_names:
             text += f", {len(self.class_names)} classes"
+        if self.grayscale:
+            text += ", gray"
         return text
+
+    @functools.cached_property
+    def grayscale(self):
+        for start in range(0, len(self.images), 4096):  # bounded temporary memory
+            chunk = np.asarray(self.images[start:start + 4096], np.int16)
+            if (np.abs(chunk[..., 0] - chunk[..., 1]).max(initial=0) > GRAY_TOLERANCE
+                    or np.abs(chunk[..., 1] - chunk[..., 2]).max(initial=0) > GRAY_TOLERANCE):
+                return False
+        return len(self.images) > 0
 
 
 def parse_source(source):

@@ -229,6 +229,12 @@ class GenerativeModel(keras.Model):
     def channels(self):
         return int(self.generator.output.shape[-1])
 
+    @property
+    def gray(self):
+        """Whether the generator makes gray pictures (`build_generator(gray=True)`:
+        one channel, named `gray`, copied into every output channel)."""
+        return any(layer.name == "gray" for layer in self.generator.layers)
+
     def generate(self, n, seed=0, batch_size=256, labels=None, truncation=None):
         """Makes `n` images from the latents of `seed`.
 

@@ -13,7 +13,7 @@ def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
                 d_normalization=None, minibatch_std=None, mixed_precision="off", packing=1,
                 ema=None, r1_weight=0.0, r1_interval=16, upsampling=None,
                 shared_fakes=False, d_final_size=None, class_names=None,
-                latent_class_names=None, latent_class_shares=None):
+                latent_class_names=None, latent_class_shares=None, gray=False):
     """Builds an untrained model with its networks.
 
     Args:
@@ -80,6 +80,10 @@ def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
             Not with `class_names` or packing. Defaults to None.
         latent_class_shares: list of float. The classes' shares in the data
             (their shares of the latents). Defaults to equal shares.
+        gray: bool. The generator (the VAE's decoder) makes gray pictures:
+            one channel, copied into red, green and blue, so that it cannot
+            tint what it draws (`networks.build_generator`). For data whose
+            pictures are all gray (`ImageData.grayscale`). Defaults to False.
 
     Returns:
         A `DCGAN`, `WGANGP` or `VAE`.
@@ -159,7 +163,7 @@ def build_model(model_type, image_size=32, latent_dim=128, base_width=64,
                            shared_fakes=bool(shared_fakes)),
                       upsampling, int(d_final_size),
                       None if class_names is None else [str(c) for c in class_names],
-                      latent_classes)
+                      latent_classes, bool(gray))
     finally:
         keras.config.set_dtype_policy(previous)
 
@@ -246,7 +250,7 @@ def dtype_policy(mixed_precision):
 def _build(model_type, image_size, latent_dim, base_width, max_width, blocks_per_stage,
            loss, n_critic, gp_weight, beta, augmentation, seed, d_normalization,
            minibatch_std, packing, parts, upsampling, d_final_size, class_names,
-           latent_classes=None):
+           latent_classes=None, gray=False):
     from keras_genart import networks
     from keras_genart.models.dcgan import DCGAN
     from keras_genart.models.vae import VAE
@@ -263,11 +267,11 @@ def _build(model_type, image_size, latent_dim, base_width, max_width, blocks_per
     if model_type == "vae":
         return VAE(networks.build_encoder(latent_dim=latent_dim, num_classes=classes, **widths),
                    networks.build_decoder(latent_dim=latent_dim, upsampling=upsampling,
-                                          num_classes=classes, **widths),
+                                          num_classes=classes, gray=gray, **widths),
                    beta=beta, class_names=class_names, **common)
     generator = networks.build_generator(latent_dim=latent_dim, upsampling=upsampling,
                                          num_classes=classes, latent_class_shares=shares,
-                                         **widths)
+                                         gray=gray, **widths)
     parts = dict(parts, class_names=class_names)
     if model_type == "dcgan":
         discriminator = networks.build_discriminator(

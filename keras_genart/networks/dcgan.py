@@ -67,7 +67,7 @@ def _upsample(width, name, upsampling, use_bias):
 def build_generator(image_size=32, latent_dim=128, base_width=64, max_width=512,
                     blocks_per_stage=0, channels=3, normalization="batch",
                     name="generator", upsampling="transpose", num_classes=None,
-                    latent_class_shares=None):
+                    latent_class_shares=None, gray=False):
     """A generator from latent vectors to images in [-1, 1] (tanh).
 
     Dense -> 4x4xW, then one stride-2 `Conv2DTranspose` per doubling (each
@@ -99,6 +99,10 @@ def build_generator(image_size=32, latent_dim=128, base_width=64, max_width=512,
             the angle of `z`'s first two values; one class per share, which
             is the class's share of the latents). For GANs trained on
             labelled data with `latent_class_names`. Defaults to None.
+        gray: bool. Gray pictures: the last convolution makes one channel,
+            copied into each of the `channels` outputs (for data whose
+            pictures are all gray: the generator cannot tint them). Defaults
+            to False.
 
     Returns:
         A functional `keras.Model` `(None, latent_dim) -> (None, s, s, channels)`,
@@ -133,8 +137,13 @@ def build_generator(image_size=32, latent_dim=128, base_width=64, max_width=512,
             x = layers.Conv2D(width, 3, padding="same", use_bias=normalization == "none",
                               name=f"up{i}_block{j}")(x)
             x = layers.ReLU()(norm(x, f"up{i}_block{j}_norm"))
-    x = _apply(x, *_upsample(channels, "to_rgb", upsampling, True))
-    images = layers.Activation("tanh", dtype="float32", name="images")(x)
+    if gray:
+        x = _apply(x, *_upsample(1, "to_gray", upsampling, True))
+        x = layers.Activation("tanh", dtype="float32", name="gray")(x)
+        images = layers.Concatenate(dtype="float32", name="images")([x] * channels)
+    else:
+        x = _apply(x, *_upsample(channels, "to_rgb", upsampling, True))
+        images = layers.Activation("tanh", dtype="float32", name="images")(x)
     inputs = z if label is None or latent_class_shares is not None else [z, label]
     return keras.Model(inputs, images, name=name)
 

@@ -50,9 +50,10 @@ def build_encoder(image_size=32, latent_dim=128, base_width=64, max_width=512,
 
 def build_decoder(image_size=32, latent_dim=128, base_width=64, max_width=512,
                   blocks_per_stage=0, channels=3, normalization="batch",
-                  name="decoder", upsampling="transpose", num_classes=None):
+                  name="decoder", upsampling="transpose", num_classes=None, gray=False):
     """A decoder from latents to images in [-1, 1]: `build_generator`'s network
-    (with `num_classes`, p(x | z, label): it takes `[z, label]`)."""
+    (with `num_classes`, p(x | z, label): it takes `[z, label]`; with `gray`,
+    one channel copied into each of `channels`)."""
     return build_generator(image_size, latent_dim, base_width, max_width,
                            blocks_per_stage, channels, normalization, name=name,
-                           upsampling=upsampling, num_classes=num_classes)
+                           upsampling=upsampling, num_classes=num_classes, gray=gray)
