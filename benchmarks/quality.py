@@ -6,6 +6,9 @@ makes `--n` pictures from the same latents and they are scored against the
 training pictures:
 
 - FID and KID on the `random` features of `keras_genart.metrics` (lower is better);
+- cFID: the Frechet distance in a classifier's feature space (the measure of the
+  held-out data set the defaults must win on): a digit network's hidden units for
+  `digits` (`digit_features`), the built-in style classifier's for `builtin:` data;
 - class shares of the samples by a classifier of the data set: the built-in
   style classifier for `builtin:` data, a logistic regression on the 8x8
   pictures for `digits`; `min share` is the rarest class's share of the samples
@@ -268,6 +271,33 @@ def digit_classifier(real_images, labels):
     return (lambda images: classifier.predict_proba(small(images))), accuracy
 
 
+def digit_features(real_images, labels):
+    """Features of a classifier of the digits, for a Frechet distance in a classifier's
+    feature space (the measure of the held-out data set): the 128 ReLU units of a
+    one-hidden-layer network (scikit-learn's MLPClassifier) trained on the pictures at
+    16x16 gray; with its held-out accuracy."""
+    import numpy as np
+    from PIL import Image
+    from sklearn.neural_network import MLPClassifier
+
+    def small(images):
+        return np.stack([np.asarray(Image.fromarray(im).convert("L").resize(
+            (16, 16), Image.BILINEAR), np.float32).ravel() / 255.0 for im in images])
+
+    features = small(real_images)
+    order = np.random.default_rng(0).permutation(len(features))
+    held, kept = order[: len(order) // 5], order[len(order) // 5:]
+    network = dict(hidden_layer_sizes=(128,), max_iter=300, random_state=0)
+    accuracy = float(MLPClassifier(**network).fit(features[kept], labels[kept])
+                     .score(features[held], labels[held]))
+    mlp = MLPClassifier(**network).fit(features, labels)
+
+    def hidden(images):
+        return np.maximum(small(images) @ mlp.coefs_[0] + mlp.intercepts_[0], 0.0)
+
+    return hidden, accuracy
+
+
 def class_shares(probabilities, labels, num_classes):
     import numpy as np
 
@@ -279,8 +309,9 @@ def class_shares(probabilities, labels, num_classes):
 
 def print_row(label, row):
     print(f"{label:22s} {row['steps']:6d} {row['seconds']:5.0f} {row['fid']:8.3f} "
-          f"{row['kid']:8.4f} {row.get('min_share_ratio', float('nan')):9.2f} "
-          f"{row['left_share']:5.2f}", flush=True)
+          f"{row['kid']:8.4f} {row.get('cfid', float('nan')):8.3f} "
+          f"{row.get('min_share_ratio', float('nan')):9.2f} {row['left_share']:5.2f}",
+          flush=True)
 
 
 def main():
@@ -291,6 +322,9 @@ def main():
     parser.add_argument("--checkout", action="append", default=[], metavar="NAME=PATH",
                         help="run recipe NAME with the keras_genart package of the checkout "
                              "at PATH (repeatable)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="score the samples a run left in --workdir again instead of "
+                             "training it again (new scores, the same training)")
     args = parser.parse_args()
     if args.recipe:
         return worker(args)
@@ -301,6 +335,7 @@ def main():
     from keras_genart.imaging import make_grid, save_png
     from keras_genart.metrics.features import RandomFeatures
     from keras_genart.metrics.report import evaluate
+    from keras_genart.metrics.scores import fid
 
     workdir = args.workdir or tempfile.mkdtemp(prefix="genart_quality_")
     os.makedirs(workdir, exist_ok=True)
@@ -317,9 +352,13 @@ def main():
     for data_name in [d for d in args.data.split(",") if d]:
         source = source_of(data_name, workdir, args.image_size)
         real = load_images(source, image_size=args.image_size, seed=0)
+        features = None  # a classifier's features: the cFID column
         if data_name == "digits":
             classify, accuracy = digit_classifier(real.images, real.labels)
             labels, num_classes = real.labels, 10
+            features, feature_accuracy = digit_features(real.images, real.labels)
+            print(f"cFID: a digit network's 128 hidden units (held-out accuracy "
+                  f"{feature_accuracy:.3f})")
         elif real.class_names:
             from keras_genart.metrics.classifier import StyleClassifier
 
@@ -328,14 +367,16 @@ def main():
             index = {n: i for i, n in enumerate(style.class_names)}
             labels = np.array([index[real.class_names[i]] for i in real.labels])
             num_classes = len(style.class_names)
+            features = style  # its 64-unit penultimate layer
         else:
             classify = None
         print(f"\n{data_name}: {real.num_images} pictures"
               + (f", classifier held-out accuracy {accuracy:.3f}" if classify else "")
               + f"; data orientation (left-heavy share) {orientation(real.images):.2f}")
         header = (f"{'recipe':22s} {'steps':>6s} {'s':>5s} {'FID':>8s} {'KID':>8s} "
-                  f"{'min share':>9s} {'left':>5s}")
+                  f"{'cFID':>8s} {'min share':>9s} {'left':>5s}")
         print(header)
+        real_features = None if features is None else features(real.images)
         seeds = [int(s) for s in args.seeds.split(",") if s]
         for recipe in recipes:
             rows = []
@@ -350,7 +391,8 @@ def main():
                     spec = recipe.partition(":")[2]
                     command[command.index("--recipe") + 1] = (
                         f"default:{spec}" if spec else "default")
-                subprocess.run(command, check=True, env=env)
+                if not (args.reuse and os.path.exists(out)):
+                    subprocess.run(command, check=True, env=env)
                 saved = np.load(out)
                 samples = saved["samples"]
                 report, _ = evaluate(samples, real.images, extractor, metrics=["fid", "kid"])
@@ -360,6 +402,9 @@ def main():
                        "cpu_seconds": round(float(saved["cpu_seconds"]), 1),
                        "fid": report["scores"]["fid"], "kid": report["scores"]["kid"],
                        "left_share": orientation(samples)}
+                if features is not None:
+                    row["cfid"] = fid(np.asarray(features(samples), np.float64),
+                                      np.asarray(real_features, np.float64))
                 if classify is not None:
                     row["class_shares"], row["min_share_ratio"] = class_shares(
                         classify(samples), labels, num_classes)
@@ -373,7 +418,7 @@ def main():
             results.extend(rows)
             if len(rows) > 1:
                 mean = {key: float(np.mean([r[key] for r in rows]))
-                        for key in ("steps", "seconds", "fid", "kid", "left_share",
+                        for key in ("steps", "seconds", "fid", "kid", "cfid", "left_share",
                                     "min_share_ratio") if key in rows[0]}
                 mean["steps"] = int(mean["steps"])
                 print_row(f"{recipe.split(':')[0]} mean", mean)
