@@ -58,10 +58,10 @@ def main():
     if args.run:
         run_dir = args.run
         model = load_trained_model(run_dir)
-        if not model.class_names:
+        if not model.label_names:
             raise SystemExit(f"{run_dir} holds an unconditional model: nothing to ask for")
         print(f"{cpu_name()}, {os.cpu_count()} CPUs; the trained run {run_dir} "
-              f"({len(model.class_names)} classes); {args.n} pictures per class")
+              f"({len(model.label_names)} classes); {args.n} pictures per class")
         results = {"cpu": cpu_name(), "run": run_dir, "classes": {}}
     else:
         run_dir = tempfile.mkdtemp(prefix="genart_conditional_")
@@ -79,12 +79,12 @@ def main():
                    "settings": overrides, "classes": {}}
     classifier = StyleClassifier()
     style_index = {name: i for i, name in enumerate(classifier.class_names)}
-    unknown = [name for name in model.class_names if name not in style_index]
+    unknown = [name for name in model.label_names if name not in style_index]
     if unknown:
         raise SystemExit(f"the style classifier knows {', '.join(classifier.class_names)}; "
                          f"this model's classes {', '.join(unknown)} are not among them")
     print(f"{'asked for':14s} {'share':>6s} {'psi 0.7':>7s}  rest went to")
-    for label, name in enumerate(model.class_names):
+    for label, name in enumerate(model.label_names):
         row = {}
         for key, truncation in (("share", None), ("share_truncated", 0.7)):
             images = model.generate(args.n, seed=args.seed + 1, labels=label,

@@ -63,6 +63,9 @@ RECIPES = {
     "nosn": {"d_normalization": "none"},
     "cond": {"conditional": True},
     "latent": {"latent_classes": True},
+    # The unconditional DCGAN: the default until latent-coded classes became automatic
+    # for labelled data.
+    "unconditional": {"latent_classes": False},
     # Explicit settings, whatever the defaults of the installed version are:
     "old-default": {"augment": ["flip"], "ema": None, "shared_fakes": False},
     "new-default": {"augment": [], "ema": 0.999, "shared_fakes": True},
@@ -158,13 +161,11 @@ def train_recipe(args, overrides, data, batches, start):
 
     config = TrainConfig(model="dcgan", data=args.source, image_size=args.image_size,
                          batch_size=args.batch_size, seed=args.seed, **overrides)
-    extra = {}
-    if overrides.get("latent_classes"):  # the classes' shares of the data
-        from keras_genart.runs import class_shares
+    from keras_genart.runs import class_shares
 
-        extra["class_shares"] = class_shares(data)
+    # The classes' shares of the data: the arcs of latent-coded classes.
     model = build_compiled_model(config, class_names=data.class_names,
-                                 grayscale=data.grayscale, **extra)
+                                 class_shares=class_shares(data), grayscale=data.grayscale)
     budget = wall_clock_budget(start, args.budget)
     model.fit(batches, epochs=1, steps_per_epoch=10**7, verbose=0, callbacks=[budget])
     return model, budget.steps

@@ -19,18 +19,17 @@ from keras_genart.models import MIXED_PRECISION, MODEL_TYPES
 from keras_genart.options import COLORS, DCGAN_LOSSES, NORMALIZATIONS, UPSAMPLINGS
 
 
-# The demo: the five built-in styles, one row of the grid per style, on 2 CPU cores in
-# about 7 minutes (README). It trains on the styles' labels (a conditional DCGAN, whose
-# generator upsamples by resize-convolutions): on builtin:abstract at equal wall time
-# (300 s) it scored FID 4.2 and 5.3 / KID 0.008 and 0.035 (two seeds), against
-# 11.8 / 0.081 for the unconditional default the same day, and it is the only one that
-# draws every style; at these 2,000 steps every style asked for is classified as asked
-# for 0.84 or more of the pictures (README, "Control" and "Better pictures per
-# CPU-minute"). The demo counts steps, not minutes, so that its pictures are the same
-# on every machine.
+# The demo: `genart train dcgan`'s defaults on the five built-in styles, one row of the
+# grid per style, on 2 CPU cores in about 6 minutes (README). On labelled data the
+# default DCGAN learns the classes through its latents (latent-coded classes; its
+# generator upsamples by resize-convolutions and takes z only): on builtin:abstract at
+# equal wall time (300 s) that scored FID 3.95 and 5.33 / KID 0.014 and 0.039 (two
+# seeds) against 8.74 and 7.74 / 0.068 and 0.044 for the unconditional DCGAN, and drew
+# every style at 16 % of the pictures or more (README, "Better pictures per
+# CPU-minute"). The demo counts steps, not minutes, so that its pictures are the same on
+# every machine.
 DEMO = dict(model="dcgan", data="builtin:abstract:4096", image_size=32, batch_size=64,
-            epochs=8, steps_per_epoch=250, conditional=True,
-            run_dir=os.path.join("runs", "demo"))
+            epochs=8, steps_per_epoch=250, run_dir=os.path.join("runs", "demo"))
 DEMO_PER_CLASS = 8
 
 
@@ -243,12 +242,14 @@ def build_parser():
                             "sub-folders, TFDS labels or the builtin: styles): GANs get a "
                             "label in the generator and a projection discriminator, the vae "
                             "a label in the encoder and the decoder")
-    train.add_argument("--latent-classes", action="store_true",
+    train.add_argument("--latent-classes", type=_bool_or_auto, nargs="?", const=True,
+                       default="auto", metavar="auto|true|false",
                        help="GANs: learn the data's classes as --conditional does, with a "
                             "generator that takes z only and reads the class from the angle "
                             "of z's first two values (each class's arc its share of the "
                             "data): every class is drawn, and the export stays "
-                            "unconditional")
+                            "unconditional; auto: on for dcgan on labelled data (not with "
+                            "--conditional or --packing); the flag alone: true")
     train.add_argument("--balance-classes", action="store_true",
                        help="labelled data: every class drawn equally often (rare classes' "
                             "pictures repeat more), for imbalanced folders")
@@ -433,7 +434,7 @@ def build_parser():
     evaluate.add_argument("--out", default="report.json",
                           help="JSON report; the picture report goes beside it as .png")
 
-    demo = sub.add_parser("demo", help="train a conditional DCGAN on the five built-in "
+    demo = sub.add_parser("demo", help="train the default DCGAN on the five built-in "
                           f"styles ({DEMO['data']}), write artwork.png (a row per style)",
                           formatter_class=fmt)
     demo.add_argument("--epochs", type=_positive_int, default=DEMO["epochs"],
@@ -891,7 +892,8 @@ def cmd_demo(args):
 
     config = TrainConfig(**{**DEMO, "epochs": args.epochs, "run_dir": args.run_dir,
                             "verbose": 1 if sys.stdout.isatty() else 2})
-    print(f"demo: training a conditional DCGAN on {config.data} ({config.epochs} epochs of "
+    print(f"demo: training a DCGAN that learns the styles through its latents on "
+          f"{config.data} ({config.epochs} epochs of "
           f"{config.steps_per_epoch} steps, {config.image_size} px) into {config.run_dir}")
     train(config)
     write_samples(config.run_dir, None, 0, args.out, per_class=DEMO_PER_CLASS)

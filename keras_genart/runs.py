@@ -56,7 +56,8 @@ class TrainConfig:
     either way. `conditional=True` trains a conditional model (GAN or VAE) on
     the data's classes; `latent_classes=True` trains a GAN on them whose
     generator takes `z` only and reads the class from it (latent-coded
-    classes, `AdversarialModel`: the export stays unconditional);
+    classes, `AdversarialModel`: the export stays unconditional), and
+    `"auto"` does so for a DCGAN on labelled data (`resolved_latent_classes`);
     `balance_classes=True` draws every class equally often
     (`ImageBatches(balanced=True)`).
     """
@@ -94,7 +95,7 @@ class TrainConfig:
     shared_fakes: bool | str = "auto"
     d_final_size: int | str = "auto"
     conditional: bool = False
-    latent_classes: bool = False
+    latent_classes: bool | str = "auto"
     balance_classes: bool = False
     devices: int = 1
     eval_every: int | None = None
@@ -151,10 +152,10 @@ class TrainConfig:
         if self.conditional and int(self.packing) != 1:
             raise UserInputError("a conditional GAN does not pack (--packing 1): the pictures "
                                  "judged together would have different labels")
-        if self.latent_classes not in (True, False):
-            raise UserInputError(f"latent_classes must be true or false, got "
+        if self.latent_classes not in (True, False, "auto"):
+            raise UserInputError(f"latent_classes must be auto, true or false, got "
                                  f"{self.latent_classes!r}")
-        if self.latent_classes and (self.conditional or self.model == "vae"
+        if self.latent_classes is True and (self.conditional or self.model == "vae"
                                     or int(self.packing) != 1):
             raise UserInputError("--latent-classes is for GANs (dcgan, wgan-gp) without "
                                  "--conditional (the other way to learn the classes) and "
@@ -236,18 +237,30 @@ def resolved_d_final_size(config):
     return int(config.d_final_size)
 
 
-def resolved_upsampling(config, upsampling=None):
-    """The generator's upsampling a config means (`"auto"`: resize for the
-    conditional DCGAN and the one with latent-coded classes, transposed
-    convolutions otherwise;
-    `registry.default_upsampling`). `upsampling` resolves another value
-    against the same model."""
+def resolved_latent_classes(config, class_names, latent_classes=None):
+    """Whether a config's GAN learns the classes `class_names` of its data through
+    its latents (`"auto"`: a DCGAN that is neither conditional nor packed, on data
+    of two or more classes; `AdversarialModel(latent_class_names=...)`).
+    `latent_classes` resolves another value against the same config."""
+    latent_classes = config.latent_classes if latent_classes is None else latent_classes
+    if latent_classes == "auto":
+        return (config.model == "dcgan" and not config.conditional
+                and int(config.packing) == 1 and int(config.latent_dim) >= 2
+                and len(class_names or []) >= 2)
+    return bool(latent_classes)
+
+
+def resolved_upsampling(config, upsampling=None, class_names=None):
+    """The generator's upsampling a config means on data of the classes
+    `class_names` (`"auto"`: `registry.default_upsampling` of the model, its
+    conditioning and its latent-coded classes). `upsampling` resolves another
+    value against the same model."""
     from keras_genart.models.registry import default_upsampling
 
     upsampling = config.upsampling if upsampling is None else upsampling
     if upsampling == "auto":
-        return default_upsampling(config.model,
-                                  1 if config.conditional or config.latent_classes else 0)
+        latent = resolved_latent_classes(config, class_names)
+        return default_upsampling(config.model, 1 if config.conditional or latent else 0)
     return upsampling
 
 
@@ -273,6 +286,7 @@ def build_compiled_model(config, class_names=None, class_shares=None, grayscale=
 
     from keras_genart.models.registry import build_model
 
+    latent = resolved_latent_classes(config, class_names)
     model = build_model(
         config.model, image_size=config.image_size, latent_dim=config.latent_dim,
         base_width=config.base_width, max_width=config.max_width,
@@ -282,12 +296,13 @@ def build_compiled_model(config, class_names=None, class_shares=None, grayscale=
         d_normalization=config.d_normalization, minibatch_std=config.minibatch_std,
         mixed_precision=config.mixed_precision, packing=config.packing,
         ema=resolved_ema(config), r1_weight=config.r1, r1_interval=config.r1_interval,
-        upsampling=resolved_upsampling(config), shared_fakes=resolved_shared_fakes(config),
+        upsampling=resolved_upsampling(config, class_names=class_names),
+        shared_fakes=resolved_shared_fakes(config),
         d_final_size=resolved_d_final_size(config),
         # A conditional config without classes meets build_model's "needs labelled data".
         class_names=list(class_names or []) if config.conditional else None,
-        latent_class_names=list(class_names or []) if config.latent_classes else None,
-        latent_class_shares=class_shares if config.latent_classes else None,
+        latent_class_names=list(class_names or []) if latent else None,
+        latent_class_shares=class_shares if latent else None,
         gray=resolved_colors(config, grayscale) == "gray",
     )
     optimizers = {}
@@ -316,7 +331,9 @@ def class_shares(data):
     return (counts / counts.sum()).tolist()
 
 
-def _check_same_run(saved, config):
+def _check_same_run(saved, config, class_names=None):
+    """Raises unless the settings `saved` with a run (on data of the classes
+    `class_names`) make the model that `config` would make."""
     defaults = {f.name: f.default for f in dataclasses.fields(config)}
 
     def then(key, value):
@@ -327,8 +344,13 @@ def _check_same_run(saved, config):
         return value if value == defaults.get(key) else _ADDED_SETTINGS.get(key)
 
     def same(key, was, value):
-        if key == "upsampling":  # "auto" and what it means are the same network
-            return resolved_upsampling(config, was) == resolved_upsampling(config, value)
+        # "auto" and what it means are the same network
+        if key == "upsampling":
+            return (resolved_upsampling(config, was, class_names)
+                    == resolved_upsampling(config, value, class_names))
+        if key == "latent_classes":
+            return (resolved_latent_classes(config, class_names, was)
+                    == resolved_latent_classes(config, class_names, value))
         return was == value
 
     compared = ((key, then(key, value), value) for key, value in config.to_dict().items()
@@ -382,7 +404,7 @@ def train(config, log=print, extra_callbacks=()):
     if os.path.exists(config_path):
         with open(config_path) as f:
             saved = json.load(f)
-        _check_same_run(saved.get("config", {}), config)
+        _check_same_run(saved.get("config", {}), config, saved.get("class_names"))
     state = read_checkpoint_state(checkpoint_dir)
     initial_epoch = state["epoch"] if state else 0
     if initial_epoch >= config.epochs:
@@ -400,13 +422,16 @@ def train(config, log=print, extra_callbacks=()):
     if config.balance_classes and not data.class_names:
         raise UserInputError(f"--balance-classes needs labelled data (class sub-folders, a "
                              f"TFDS label, builtin: styles); {config.data} has no classes")
-    if (data.class_names and not config.conditional and not config.latent_classes
-            and not saved):
-        log(f"note: the data has {len(data.class_names)} classes; --conditional trains on "
-            f"them, so that every class is drawn and can be asked for by name "
-            f"(--latent-classes too, with a generator that takes z only)")
+    latent = resolved_latent_classes(config, data.class_names)
+    if (data.class_names and not saved and not config.conditional
+            and config.latent_classes == "auto"):
+        log(f"note: the data has {len(data.class_names)} classes; " + (
+            "the generator learns them through its latents, so that every class is drawn "
+            "and can be asked for by name (--latent-classes false for none)" if latent else
+            "--conditional trains on them, so that every class is drawn and can be asked "
+            "for by name"))
     for flag, wanted in (("--conditional", config.conditional),
-                         ("--latent-classes", config.latent_classes)):
+                         ("--latent-classes", config.latent_classes is True)):
         if wanted and len(data.class_names) < 1 + (flag == "--latent-classes"):
             raise UserInputError(
                 f"{flag} needs labelled data: class sub-folders, a TFDS set with a label "
@@ -432,8 +457,7 @@ def train(config, log=print, extra_callbacks=()):
         if state:
             log(f"resuming {run_dir} from epoch {initial_epoch} ({state['path']})")
             model = _load_checkpoint(state["path"])
-            trained = (model.label_names if config.conditional or config.latent_classes
-                       else None)
+            trained = model.label_names
             if trained is not None and trained != list(data.class_names):
                 raise UserInputError(
                     f"run folder '{run_dir}' was trained on the classes "

@@ -23,8 +23,8 @@ QUICKSTART = [
         "`fit`, watches it with TensorBoard and the image-grid callback, then samples,\n"
         "saves and reloads it. The settings below train 1,500 steps at 32 px (a few\n"
         "minutes on two CPU cores): Mondrian-like pictures, not yet sharp. For better ones\n"
-        "raise `EPOCHS` (each epoch is `STEPS` steps; `genart demo` trains a conditional\n"
-        "DCGAN for 8 x 250 steps on all five styles). The\n"
+        "raise `EPOCHS` (each epoch is `STEPS` steps; `genart demo` trains the default\n"
+        "DCGAN, which learns the five styles through its latents, for 8 x 250 steps). The\n"
         "test suite runs this notebook with tiny settings (`GENART_NOTEBOOK_QUICK=1`).\n"
         "Everything it writes goes into `notebook-output/`."),
     new_code_cell(

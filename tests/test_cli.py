@@ -113,13 +113,14 @@ def test_train_then_sample_end_to_end(tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "dcgan", "--epochs", "2", "--steps-per-epoch", "2",
                  "--run-dir", str(run), *TINY_ARGS]) == 0
-    # Labelled data trained unconditionally: one line says what --conditional would do.
-    assert "note: the data has 5 classes; --conditional trains on them" in \
-        capsys.readouterr().out
+    # Labelled data: the DCGAN learns the classes through its latents, and says so.
+    assert ("note: the data has 5 classes; the generator learns them through its latents"
+            in capsys.readouterr().out)
     assert sorted(os.listdir(run)) == ["checkpoints", "config.json", "logs", "model.keras",
                                        "samples"]
     config = json.loads((run / "config.json").read_text())
     assert config["config"]["model"] == "dcgan" and config["class_names"][0] == "bauhaus"
+    assert config["config"]["latent_classes"] == "auto"
     assert config["data_summary"]["num_images"] == 32 and "tensorflow" in config["versions"]
     assert sorted(os.listdir(run / "samples")) == ["epoch-0001.png", "epoch-0002.png"]
 
@@ -157,10 +158,16 @@ def test_train_then_sample_end_to_end(tmp_path, capsys):
     assert main(["train", "dcgan", "--epochs", "2", "--steps-per-epoch", "2",
                  "--run-dir", str(run), *TINY_ARGS, "--latent-dim", "16"]) == 2
     assert "latent_dim" in capsys.readouterr().err
+    assert main(["train", "dcgan", "--epochs", "2", "--steps-per-epoch", "2",
+                 "--run-dir", str(run), *TINY_ARGS, "--latent-classes", "false"]) == 2
+    assert "latent_classes: 'auto' in the run, False now" in capsys.readouterr().err
+    from keras_genart.runs import load_trained_model
+
+    assert load_trained_model(run).latent_class_names[0] == "bauhaus"
 
 
-def test_demo_trains_a_conditional_model_and_draws_a_row_per_style(tmp_path, monkeypatch,
-                                                                     capsys):
+def test_demo_trains_the_default_model_and_draws_a_row_per_style(tmp_path, monkeypatch,
+                                                                   capsys):
     from keras_genart import cli
 
     # The demo's own settings, shrunk: the same data set, model and grid.
@@ -173,7 +180,11 @@ def test_demo_trains_a_conditional_model_and_draws_a_row_per_style(tmp_path, mon
                  "--out", str(out)]) == 0
     assert "rows: bauhaus, kandinsky, mondrian, op_art, suprematism" in capsys.readouterr().out
     config = json.loads((tmp_path / "demo" / "config.json").read_text())["config"]
-    assert config["conditional"] is True and config["data"] == "builtin:abstract:20"
+    assert config["latent_classes"] == "auto" and config["data"] == "builtin:abstract:20"
+    from keras_genart.runs import load_trained_model
+
+    model = load_trained_model(tmp_path / "demo")  # the styles through its latents
+    assert model.latent_class_names[3] == "op_art" and model.class_names is None
     grid = Image.open(out)
     assert grid.size == (3 * 16 + 4 * 2, 5 * 16 + 6 * 2)  # 3 columns, a row per style
     assert grid.text["keras_genart.class"] == "one row per class"
@@ -292,3 +303,16 @@ def test_runs_made_before_a_setting_existed_resume_with_the_same_command(tmp_pat
         _check_same_run({**conditional.to_dict(), "upsampling": "transpose"}, conditional)
     with pytest.raises(UserInputError, match="upsampling must be auto, transpose, resize"):
         TrainConfig(upsampling="bilinear")
+    # latent_classes "auto" became the default: it means latent-coded classes for a DCGAN
+    # on labelled data, so a run of unlabelled data saved with False resumes with it, and
+    # an unconditional run of labelled data is not taken for one with latent-coded classes
+    # (and neither is its upsampling).
+    styles = ["bauhaus", "kandinsky"]
+    _check_same_run({**config.to_dict(), "latent_classes": False}, config)
+    _check_same_run({**config.to_dict(), "latent_classes": True}, config, styles)
+    with pytest.raises(UserInputError, match="latent_classes: False in the run, 'auto' now"):
+        _check_same_run({**config.to_dict(), "latent_classes": False}, config, styles)
+    with pytest.raises(UserInputError, match="upsampling: 'transpose' in the run, 'auto' now"):
+        _check_same_run({**config.to_dict(), "upsampling": "transpose"}, config, styles)
+    with pytest.raises(UserInputError, match="latent_classes must be auto, true or false"):
+        TrainConfig(latent_classes="yes")
