@@ -18,6 +18,9 @@ training pictures:
   one orientation only is far off).
 
 Data sets:
+- `digits-clusters`: the same pictures in 10 folders by k-means cluster of their
+  pixels instead of by digit (the labels a user without labels could make), scored
+  against the digits as `digits` is;
 - `digits`: scikit-learn's 1,797 hand-written digits (8x8 grayscale, 10
   classes, not mirror-symmetric), written as 28 px PNGs in class folders and
   read through the library's folder loader like a user's data
@@ -110,13 +113,21 @@ def parse_recipe(text):
     return name, overrides
 
 
-def write_digits(folder):
-    """scikit-learn's digits as 28 px grayscale PNGs in one folder per class."""
+def write_digits(folder, clusters=None):
+    """scikit-learn's digits as 28 px grayscale PNGs in one folder per class (with
+    `clusters` K, one folder per k-means cluster of the 8x8 pixels instead: labels that
+    a user without labels could make)."""
     from PIL import Image
     from sklearn.datasets import load_digits
 
     digits = load_digits()
-    for i, (image, label) in enumerate(zip(digits.images, digits.target)):
+    labels = digits.target
+    if clusters:
+        from sklearn.cluster import KMeans
+
+        labels = KMeans(clusters, n_init=10, random_state=0).fit_predict(
+            digits.images.reshape(len(digits.images), -1))
+    for i, (image, label) in enumerate(zip(digits.images, labels)):
         os.makedirs(os.path.join(folder, str(label)), exist_ok=True)
         pixels = (image / 16.0 * 255.0).round().astype("uint8")
         Image.fromarray(pixels, mode="L").resize((28, 28), Image.BILINEAR).save(
@@ -139,10 +150,10 @@ def write_pictures(source, folder, image_size=32):
 
 
 def source_of(data, workdir, image_size=32):
-    if data == "digits":
-        folder = os.path.join(workdir, "digits")
+    if data in ("digits", "digits-clusters"):
+        folder = os.path.join(workdir, data)
         if not os.path.isdir(folder):
-            write_digits(folder)
+            write_digits(folder, clusters=10 if data == "digits-clusters" else None)
         return folder
     if data.startswith("files:"):  # e.g. files:builtin:abstract:200, read as a user's folder
         folder = os.path.join(workdir, data.replace(":", "_"))
@@ -352,9 +363,12 @@ def main():
     results = []
     for data_name in [d for d in args.data.split(",") if d]:
         source = source_of(data_name, workdir, args.image_size)
-        real = load_images(source, image_size=args.image_size, seed=0)
+        # The same pictures with their digits, for the classifiers' scores.
+        real = load_images(source_of("digits", workdir, args.image_size)
+                           if data_name == "digits-clusters" else source,
+                           image_size=args.image_size, seed=0)
         features = None  # a classifier's features: the cFID column
-        if data_name == "digits":
+        if data_name in ("digits", "digits-clusters"):
             classify, accuracy = digit_classifier(real.images, real.labels)
             labels, num_classes = real.labels, 10
             features, feature_accuracy = digit_features(real.images, real.labels)
