@@ -263,24 +263,34 @@ def orientation(images):
                          > deviation[:, :, -half:].sum(axis=(1, 2))))
 
 
-def digit_classifier(real_images, labels):
-    """A logistic regression on 8x8 grayscale versions; its accuracy on held-out digits."""
+def gray_pixels(images, side):
+    """uint8 pictures as rows of their gray pixels at `side` x `side`, in [0, 1]."""
     import numpy as np
     from PIL import Image
+
+    return np.stack([np.asarray(Image.fromarray(im).convert("L").resize(
+        (side, side), Image.BILINEAR), np.float32).ravel() / 255.0 for im in images])
+
+
+def fit_with_held_out(make, features, labels):
+    """`(model, accuracy)`: `make()` fitted on every picture, and the accuracy on a
+    held-out fifth of one fitted on the other four fifths."""
+    import numpy as np
+
+    order = np.random.default_rng(0).permutation(len(features))
+    held, kept = order[: len(order) // 5], order[len(order) // 5:]
+    accuracy = float(make().fit(features[kept], labels[kept])
+                     .score(features[held], labels[held]))
+    return make().fit(features, labels), accuracy
+
+
+def digit_classifier(real_images, labels):
+    """A logistic regression on 8x8 grayscale versions; its accuracy on held-out digits."""
     from sklearn.linear_model import LogisticRegression
 
-    def small(images):
-        return np.stack([np.asarray(Image.fromarray(im).convert("L").resize(
-            (8, 8), Image.BILINEAR), np.float32).ravel() / 255.0 for im in images])
-
-    features = small(real_images)
-    order = np.random.default_rng(0).permutation(len(features))
-    held = order[: len(order) // 5]
-    kept = order[len(order) // 5:]
-    check = LogisticRegression(max_iter=2000).fit(features[kept], labels[kept])
-    accuracy = float(check.score(features[held], labels[held]))
-    classifier = LogisticRegression(max_iter=2000).fit(features, labels)
-    return (lambda images: classifier.predict_proba(small(images))), accuracy
+    classifier, accuracy = fit_with_held_out(lambda: LogisticRegression(max_iter=2000),
+                                             gray_pixels(real_images, 8), labels)
+    return (lambda images: classifier.predict_proba(gray_pixels(images, 8))), accuracy
 
 
 def digit_features(real_images, labels):
@@ -289,23 +299,14 @@ def digit_features(real_images, labels):
     one-hidden-layer network (scikit-learn's MLPClassifier) trained on the pictures at
     16x16 gray; with its held-out accuracy."""
     import numpy as np
-    from PIL import Image
     from sklearn.neural_network import MLPClassifier
 
-    def small(images):
-        return np.stack([np.asarray(Image.fromarray(im).convert("L").resize(
-            (16, 16), Image.BILINEAR), np.float32).ravel() / 255.0 for im in images])
-
-    features = small(real_images)
-    order = np.random.default_rng(0).permutation(len(features))
-    held, kept = order[: len(order) // 5], order[len(order) // 5:]
-    network = dict(hidden_layer_sizes=(128,), max_iter=300, random_state=0)
-    accuracy = float(MLPClassifier(**network).fit(features[kept], labels[kept])
-                     .score(features[held], labels[held]))
-    mlp = MLPClassifier(**network).fit(features, labels)
+    mlp, accuracy = fit_with_held_out(
+        lambda: MLPClassifier(hidden_layer_sizes=(128,), max_iter=300, random_state=0),
+        gray_pixels(real_images, 16), labels)
 
     def hidden(images):
-        return np.maximum(small(images) @ mlp.coefs_[0] + mlp.intercepts_[0], 0.0)
+        return np.maximum(gray_pixels(images, 16) @ mlp.coefs_[0] + mlp.intercepts_[0], 0.0)
 
     return hidden, accuracy
 
