@@ -55,8 +55,10 @@ class ImageData:
 
     @functools.cached_property
     def grayscale(self):
-        for start in range(0, len(self.images), 4096):  # bounded temporary memory
-            chunk = np.asarray(self.images[start:start + 4096], np.int16)
+        # Chunks of about 2**22 values: bounded temporary memory at any picture size.
+        per_chunk = max(1, 2**22 // max(1, int(np.prod(self.images.shape[1:]))))
+        for start in range(0, len(self.images), per_chunk):
+            chunk = np.asarray(self.images[start:start + per_chunk], np.int16)
             if (np.abs(chunk[..., 0] - chunk[..., 1]).max(initial=0) > GRAY_TOLERANCE
                     or np.abs(chunk[..., 1] - chunk[..., 2]).max(initial=0) > GRAY_TOLERANCE):
                 return False
