@@ -83,7 +83,7 @@ def _predict_schemas(latent_dim, image_size, channels, max_batch, class_names=No
 
 def openapi_document(repository, max_batch, max_body_bytes, max_sample):
     """The document for the models `repository` serves now (a dict, JSON-ready)."""
-    from keras_genart.serving.server import ApiError
+    from keras_genart.serving.requests import ApiError
 
     version_header = {"X-Model-Version": {"description": "the version that answered",
                                           "schema": {"type": "string"}}}

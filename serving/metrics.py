@@ -1,0 +1,134 @@
+"""What `genart serve` reports about the requests it answers: Prometheus figures and an
+access log line per request."""
+
+import logging
+import threading
+import time
+
+from keras_genart.serving.requests import MODEL_PATH
+
+access_log = logging.getLogger("keras_genart.serving.access")
+
+
+class RequestMetrics:
+    """Request counts and latency histograms in Prometheus' text format.
+
+    Labels as TF Serving's own metrics: model, version (the one that answered),
+    API (`predict`, `sample`, `metadata`, `status`, or `other`) and status code.
+    Served at `/monitoring/prometheus/metrics`.
+    """
+
+    BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._counts = {}      # (model, version, api, status) -> requests
+        self._latency = {}     # (model, version, api) -> [bucket counts..., sum, count]
+
+    def observe(self, model, version, api, status, seconds):
+        """Counts one answered request.
+
+        Args:
+            model: str. The model named in the path ("" for other paths).
+            version: str. The version that answered ("" when none did).
+            api: str. `predict`, `sample`, `metadata`, `status` or `other`.
+            status: int. The HTTP status code.
+            seconds: float. The time from request to answer.
+        """
+        with self._lock:
+            key = (model, version, api, str(status))
+            self._counts[key] = self._counts.get(key, 0) + 1
+            hist = self._latency.setdefault((model, version, api),
+                                            [0] * len(self.BUCKETS) + [0.0, 0])
+            for i, bound in enumerate(self.BUCKETS):
+                if seconds <= bound:
+                    hist[i] += 1
+            hist[-2] += seconds
+            hist[-1] += 1
+
+    def text(self):
+        """Every series, in Prometheus' text exposition format (version 0.0.4)."""
+        def labels(**values):
+            return ",".join(f'{k}="{_escape_label(v)}"' for k, v in values.items())
+
+        lines = ["# HELP genart_requests_total Requests answered, by model, version, API "
+                 "and status code.", "# TYPE genart_requests_total counter"]
+        with self._lock:
+            for (model, version, api, status), n in sorted(self._counts.items()):
+                lines.append(f"genart_requests_total{{"
+                             f"{labels(model=model, version=version, api=api, status=status)}"
+                             f"}} {n}")
+            lines += ["# HELP genart_request_latency_seconds Time from request to answer.",
+                      "# TYPE genart_request_latency_seconds histogram"]
+            for (model, version, api), hist in sorted(self._latency.items()):
+                common = labels(model=model, version=version, api=api)
+                for bound, n in zip(self.BUCKETS, hist):
+                    lines.append(f'genart_request_latency_seconds_bucket{{{common},'
+                                 f'le="{bound:g}"}} {n}')
+                lines.append(f'genart_request_latency_seconds_bucket{{{common},le="+Inf"}} '
+                             f"{hist[-1]}")
+                lines.append(f"genart_request_latency_seconds_sum{{{common}}} {hist[-2]:.6f}")
+                lines.append(f"genart_request_latency_seconds_count{{{common}}} {hist[-1]}")
+        return "\n".join(lines) + "\n"
+
+
+class AccountingMiddleware:
+    """ASGI middleware: one access line per request and the Prometheus figures.
+
+    Plain ASGI rather than Starlette's `@app.middleware("http")`, which cost
+    about 0.3 ms a request here. The model label is the one in the path, the
+    version the one that answered (`X-Model-Version`).
+
+    Args:
+        app: the ASGI application it wraps.
+        metrics: RequestMetrics. Where each request is counted.
+    """
+
+    def __init__(self, app, metrics):
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start = time.perf_counter()
+        answer = {"status": 500, "version": ""}
+
+        async def sending(message):
+            if message["type"] == "http.response.start":
+                answer["status"] = message["status"]
+                for key, value in message.get("headers", ()):
+                    if key == b"x-model-version":
+                        answer["version"] = value.decode("latin-1")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            seconds = time.perf_counter() - start
+            path = scope.get("path", "")
+            model, api = api_of(path)
+            version = answer["version"]
+            self.metrics.observe(model, version, api, answer["status"], seconds)
+            if access_log.isEnabledFor(logging.INFO):
+                client = scope.get("client")
+                access_log.info('%s "%s %s" %d %.1f ms%s', client[0] if client else "-",
+                                scope.get("method", ""), path, answer["status"],
+                                seconds * 1000, f" version={version}" if version else "")
+
+
+def _escape_label(value):
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def api_of(path):
+    """(model, API) of a request path, for logs and metrics."""
+    if not path.startswith("/v1/models/"):
+        return "", "other"
+    match = MODEL_PATH.match(path.removeprefix("/v1/models/"))
+    if not match:
+        return "", "other"
+    verb = match.group("verb")
+    api = verb if verb in ("predict", "sample") else "other" if verb else (
+        "metadata" if match.group("meta") else "status")
+    return match.group("name")[:64], api
