@@ -24,6 +24,10 @@ _DEPTH_STEP[[ord("["), ord("{")]] = 1
 _DEPTH_STEP[[ord("]"), ord("}")]] = -1
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
+# A class index in a query: ASCII digits only, one optional minus (a negative index is
+# then refused as "not a class").
+_CLASS_INDEX = re.compile(r"-?[0-9]{1,18}")
+
 # The part of a path after `/v1/models/`: NAME, then a version or a label, then
 # `/metadata`, `/files/FILE` or `:VERB`.
 MODEL_PATH = re.compile(
@@ -194,6 +198,22 @@ def parse_latents(data, latent_dim, max_batch):
     return z.astype(np.float32)
 
 
+def parse_class(text, label_names):
+    """A class as a query names it: a class name, an index in ASCII digits (at most 18,
+    within int64), else the text, which `resolve_labels` refuses by name.
+
+    `str.isdigit` and `int` would take superscripts and other scripts' digits too
+    (`²` passed one and failed the other: a 500; `１` was class 1).
+
+    Args:
+        text: str. The `class` query parameter, or None.
+        label_names: list of str. The classes the model can be asked for, or empty.
+    """
+    if text is None or not label_names or text in label_names:
+        return text
+    return int(text) if _CLASS_INDEX.fullmatch(text) else text
+
+
 def parse_sample_query(query, label_names, max_sample):
     """`(seed, n, label, truncation)` of a `:sample` request's query, or a 400.
 
@@ -203,7 +223,7 @@ def parse_sample_query(query, label_names, max_sample):
             (a conditional model's, or latent-coded ones), or empty.
         max_sample: int. Most pictures per grid.
     """
-    from keras_genart.latents import check_truncation, label_from_text, resolve_labels
+    from keras_genart.latents import check_truncation, resolve_labels
 
     try:
         seed = int(query.get("seed", 0))
@@ -213,9 +233,9 @@ def parse_sample_query(query, label_names, max_sample):
     if not 0 <= seed < 2 ** 63 or not 1 <= n <= max_sample:
         raise ApiError(400, f"need 0 <= seed < 2**63 and 1 <= n <= {max_sample}, got "
                             f"seed={seed}, n={n}")
-    label = label_from_text(query.get("class"), label_names)
     truncation = query.get("truncation")
     try:
+        label = parse_class(query.get("class"), label_names)
         resolve_labels(label, n, label_names)  # a bad class is a 400 here
         if truncation is not None:
             truncation = check_truncation(truncation)

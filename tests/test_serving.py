@@ -137,6 +137,39 @@ def test_sample_endpoint(client):
     assert client.get("/v1/models/dcgan:sample?n=1000").status_code == 400
 
 
+
+@pytest.fixture(scope="module")
+def coded_client(exported, tmp_path_factory):
+    """A client of a latent-coded copy of the exported model (classes "a", "b", "c"): the
+    classes move the latents only, so a copy of the metadata with them is such a model."""
+    from fastapi.testclient import TestClient
+
+    from keras_genart.serving.server import create_app
+
+    root = tmp_path_factory.mktemp("coded") / "models"
+    shutil.copytree(exported["root"], root)
+    meta_file = root / "dcgan" / "1" / "metadata.json"
+    meta = json.loads(meta_file.read_text())
+    meta["latent_classes"] = {"class_names": ["a", "b", "c"], "shares": [0.5, 0.25, 0.25]}
+    meta_file.write_text(json.dumps(meta))
+    return TestClient(create_app(root), raise_server_exceptions=False)
+
+
+def test_sample_takes_a_class_by_name_or_ascii_index(coded_client):
+    for asked in ("b", "1"):
+        r = coded_client.get(f"/v1/models/dcgan:sample?n=2&class={asked}")
+        assert r.status_code == 200, (asked, r.text)
+        assert Image.open(io.BytesIO(r.content)).text["keras_genart.class"] == "b"
+    r = coded_client.get("/v1/models/dcgan:sample?n=2&class=-1")
+    assert r.status_code == 400 and "label -1 is not a class" in r.json()["error"]
+    # Superscripts, full-width digits and doubled signs are not indices: each is a 400
+    # that names the classes, never a 500 nor another class.
+    for asked in ("²", "１", "--1", "+1", " 1", "1_0", "٣", "9" * 5000):
+        r = coded_client.get("/v1/models/dcgan:sample", params={"n": 2, "class": asked})
+        assert r.status_code == 400, (asked[:9], r.status_code, r.text[:200])
+        assert "unknown class" in r.json()["error"] and "a, b, c" in r.json()["error"], asked[:9]
+
+
 Z8 = json.dumps([0.0] * 8)
 PROVENANCE = ("Software", "keras_genart.model_type", "keras_genart.model", "keras_genart.seed",
               "keras_genart.latents", "keras_genart.version", "keras_genart.n")
