@@ -360,11 +360,13 @@ def signature_defs(generator):
 
 def _studio_file(path):
     """The file of a studio URL path, or None: only files under serving/studio of the
-    page's kinds (and the shared latents.js and png.js), no hidden ones, nothing outside."""
+    page's kinds (and the shared latents.js and png.js), no hidden ones, nothing outside,
+    no NUL byte (which the file system calls refuse with a ValueError)."""
     if path in _STUDIO_SHARED:
         return _STUDIO_SHARED[path]
     parts = path.split("/")
-    if (any(not part or part.startswith(".") or "\\" in part for part in parts)
+    if (any(not part or part.startswith(".") or "\\" in part or "\0" in part
+            for part in parts)
             or os.path.splitext(path)[1] not in _MEDIA_TYPES):
         return None
     file = os.path.realpath(os.path.join(STUDIO_DIR, *parts))

@@ -231,6 +231,13 @@ def test_framework_errors_keep_the_error_shape(client):
     assert r.status_code == 404 and r.json() == {"error": "Not Found"}
 
 
+@pytest.mark.parametrize("path", ["/studio/a%00.js", "/studio/%00", "/studio/vendor%00/a.js",
+                                  "/studio/index.html%00", "/studio/latents.js%00.js"])
+def test_studio_paths_with_a_nul_byte_are_404(client, path):
+    r = client.get(path)
+    assert r.status_code == 404, (r.status_code, r.text)
+    assert r.json()["error"].startswith("unknown studio file /studio/")
+
 def test_access_log_and_prometheus_metrics(client, caplog):
     import logging
 
