@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test browser benchmark clean
+.PHONY: demo test browser assets benchmark clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,19 @@ browser:
 	    chromium >/dev/null; } || \
 	  echo "make test: Chromium could not be installed; the studio's browser tests will skip"
 
-test: $(VENV)/.installed-dev browser
+# The studio's onnxruntime-web files and the Node example's onnxruntime-node, from npm at the
+# versions and integrity hashes of serving/node/package-lock.json (not in git); without npm
+# the studio's browser tests skip and say how to get them. npm writes the hidden lockfile.
+NODE_MODULES := serving/node/node_modules/.package-lock.json
+
+$(NODE_MODULES): serving/node/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd serving/node && ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "make: npm is not installed: no onnxruntime-web files for the studio, its browser tests will skip"; fi
+
+assets: $(NODE_MODULES)
+
+test: $(VENV)/.installed-dev browser assets
 	GENART_TEST_ARTIFACTS=test-artifacts $(BIN)/python -m pytest -q
 	KERAS_BACKEND=jax $(BIN)/python -m pytest -q $(JAX_TESTS)
 
@@ -41,4 +53,4 @@ benchmark: $(VENV)/.installed
 	$(BIN)/python benchmarks/train_throughput.py
 
 clean:
-	rm -rf $(VENV) runs artwork.png test-artifacts
+	rm -rf $(VENV) runs artwork.png test-artifacts serving/node/node_modules

@@ -6,7 +6,7 @@ measures, for a grid of 16 pictures:
 
 - time to first grid: a fresh page opened (Playwright's `goto`, new browser context:
   no cache) until the first grid is on the canvas, which includes fetching the studio's
-  files, the 14 MB onnxruntime-web WebAssembly binary and the model, compiling the
+  files, the 26 MB onnxruntime-web WebAssembly binary and the model, compiling the
   wasm and running the generator once in a Web Worker;
 - per grid after warm-up: median over `--repeats` grids of a new seed (latents drawn in
   JavaScript, onnxruntime-web, tiles drawn on the canvas), as the page reports it;
@@ -40,6 +40,10 @@ def main():
     parser.add_argument("--pages", type=int, default=3, help="fresh page loads timed")
     args = parser.parse_args()
 
+    from keras_genart.serving.studio_assets import missing_message
+
+    if missing_message():  # not in git: npm installs them (make assets)
+        sys.exit(f"benchmarks/studio.py: {missing_message()}")
     from playwright.sync_api import sync_playwright
 
     from keras_genart.export import export_model

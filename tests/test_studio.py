@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from keras_genart.serving import studio_assets
 from tests.helpers import start_server
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # Debian's Chromium, started as the machine allows: no sandbox as root, no network calls.
@@ -20,7 +23,54 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 STYLES = ["bauhaus", "kandinsky", "mondrian", "op_art", "suprematism"]
 
 
-def test_studio_files_and_model_files_are_served(studio_server):
+def test_onnxruntime_is_pinned_once_with_its_integrity_hash():
+    node = os.path.join(ROOT, "serving", "node")
+    with open(os.path.join(node, "package.json")) as file:
+        wanted = json.load(file)["dependencies"]
+    with open(os.path.join(node, "package-lock.json")) as file:
+        locked = json.load(file)["packages"]
+    # One version for the studio (web) and the Node example (node), as onnxruntime's.
+    assert wanted["onnxruntime-web"] == wanted["onnxruntime-node"]
+    for package in ("onnxruntime-web", "onnxruntime-node"):
+        assert locked[f"node_modules/{package}"]["version"] == wanted[package]
+        assert locked[f"node_modules/{package}"]["integrity"].startswith("sha512-")
+
+
+@pytest.fixture
+def no_assets(tmp_path, monkeypatch):
+    """The studio's onnxruntime-web files are in neither place (not installed, not built)."""
+    monkeypatch.setattr(studio_assets, "PACKAGED_DIR", str(tmp_path / "vendor"))
+    monkeypatch.setattr(studio_assets, "NPM_DIR", str(tmp_path / "dist"))
+    return tmp_path
+
+
+def test_studio_assets_come_from_the_package_then_from_npm(no_assets):
+    assert studio_assets.assets_dir() is None and studio_assets.asset_file("ort.min.js") is None
+    assert studio_assets.missing_assets() == list(studio_assets.ASSET_FILES)
+    assert "make assets" in studio_assets.missing_message()
+    (no_assets / "dist").mkdir()
+    for name in studio_assets.ASSET_FILES:
+        (no_assets / "dist" / name).write_bytes(b"x")
+    assert studio_assets.assets_dir() == str(no_assets / "dist")
+    assert studio_assets.missing_message() is None
+    (no_assets / "vendor").mkdir()
+    (no_assets / "vendor" / studio_assets.ASSET_FILES[0]).write_bytes(b"x")  # a partial copy
+    assert studio_assets.assets_dir() == str(no_assets / "dist")
+    assert studio_assets.missing_assets() == []
+    for name in studio_assets.ASSET_FILES:
+        (no_assets / "vendor" / name).write_bytes(b"x")
+    assert studio_assets.asset_file(name) == str(no_assets / "vendor" / name)
+
+
+def test_studio_says_how_to_get_missing_assets(studio_server, no_assets):
+    import httpx
+
+    response = httpx.get(studio_server["url"] + "/studio/vendor/ort.webgpu.min.js")
+    assert response.status_code == 503
+    assert "make assets" in response.json()["error"]
+
+
+def test_studio_files_and_model_files_are_served(assets, studio_server):
     import httpx
 
     base = studio_server["url"]
@@ -31,7 +81,7 @@ def test_studio_files_and_model_files_are_served(studio_server):
     wasm = httpx.get(base + "/studio/vendor/ort-wasm-simd-threaded.asyncify.wasm")
     assert wasm.headers["content-type"] == "application/wasm" and wasm.content[:4] == b"\0asm"
     for bad in ("/studio/../server.py", "/studio/.hidden", "/studio/vendor/nope.js",
-                "/studio/update_vendor.sh"):
+                "/studio/vendor/ort.min.js"):  # onnxruntime-web's, not the studio's
         assert httpx.get(base + bad).status_code == 404
     models = httpx.get(base + "/studio/models.json").json()["models"]
     assert [(m["name"], m["versions"]) for m in models] == [("broken", ["1"]), ("cgan", ["1"])]
@@ -76,7 +126,15 @@ def studio_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def assets():
+    """The studio's onnxruntime-web files: installed from the lockfile by `make test`."""
+    message = studio_assets.missing_message()
+    if message:
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def browser(assets):
     if CHROMIUM is None:
         pytest.skip("Chromium is not installed (Debian: apt-get install chromium; `make test` "
                     "installs it where it can)")
@@ -190,6 +248,13 @@ def test_studio_says_what_went_wrong(studio_server, browser, query, message):
     page = _open(browser, f"{studio_server['url']}/studio/?{query}")
     assert page.evaluate("document.body.dataset.state") == "error"
     assert page.is_visible("#error") and message in page.inner_text("#error")
+    page.close()
+
+
+def test_studio_page_says_how_to_get_missing_assets(studio_server, browser, no_assets):
+    page = _open(browser, f"{studio_server['url']}/studio/?model=cgan")
+    assert page.evaluate("document.body.dataset.state") == "error"
+    assert "onnxruntime-web's files did not load: run `make assets`" in page.inner_text("#error")
     page.close()
 
 

@@ -83,8 +83,7 @@
     worker.onerror = (event) => {
       event.preventDefault();
       const error = new Error("the generator's worker failed to start" +
-                              (event.message ? `: ${event.message}` : "") +
-                              " (are onnxruntime-web's files installed? serving/studio/vendor)");
+                              (event.message ? `: ${event.message}` : ""));
       for (const waiting of state.pending.values()) waiting.reject(error);
       state.pending.clear();
     };

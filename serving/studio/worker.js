@@ -8,16 +8,27 @@
 // Messages out: {type: "loaded", backend} | {type: "images", id, data, dims, ms}
 //               | {type: "error", id, message}
 "use strict";
-importScripts("latents.js", "vendor/ort.webgpu.min.js");
+// Not in git: npm installs onnxruntime-web's files (serving/node), a built wheel holds them.
+const ASSETS_HINT = "onnxruntime-web's files did not load: run `make assets` in the " +
+  "keras_genart checkout (npm ci in serving/node), or install a keras_genart wheel built with them";
+importScripts("latents.js");
+let assetsError = null;  // reported by the first load, as the page's one error line
+try {
+  importScripts("vendor/ort.webgpu.min.js");
+} catch (err) {
+  assetsError = new Error(`${ASSETS_HINT} (${err.message || err})`);
+}
 
 let session = null;
 let latentDim = 0;
 let conditional = false;
 let latentShares = null;  // a model with latent-coded classes: its classes' shares
 
-ort.env.wasm.wasmPaths = new URL("vendor/", self.location.href).href;
-ort.env.wasm.numThreads = 1; // threads need cross-origin isolation; one is plenty here
-ort.env.wasm.proxy = false;  // already off the page's thread
+if (assetsError === null) {
+  ort.env.wasm.wasmPaths = new URL("vendor/", self.location.href).href;
+  ort.env.wasm.numThreads = 1; // threads need cross-origin isolation; one is plenty here
+  ort.env.wasm.proxy = false;  // already off the page's thread
+}
 
 async function gpuAvailable() {
   try {
@@ -28,6 +39,7 @@ async function gpuAvailable() {
 }
 
 async function load({ url, latentDim: dim, conditional: isConditional, shares }) {
+  if (assetsError !== null) throw assetsError;
   const response = await fetch(url);
   if (!response.ok) {
     let detail = `${response.status} ${response.statusText}`;
