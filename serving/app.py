@@ -36,6 +36,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from keras_genart.export.metadata import read_metadata
 from keras_genart.serving.config import read_model_config
 from keras_genart.serving.metrics import AccountingMiddleware, RequestMetrics
+from keras_genart.serving import studio_assets
 from keras_genart.serving.repository import ModelRepository, poll_config
 from keras_genart.serving.requests import (MODEL_PATH, ApiError, check_body_size, parse_inputs,
                                            parse_json, parse_sample_query, parse_signature)
@@ -364,6 +365,12 @@ def _studio_file(path):
     no NUL byte (which the file system calls refuse with a ValueError)."""
     if path in _STUDIO_SHARED:
         return _STUDIO_SHARED[path]
+    folder, _, name = path.rpartition("/")
+    if folder == "vendor" and name in studio_assets.ASSET_FILES:  # npm's or the wheel's
+        file = studio_assets.asset_file(name)
+        if file is None:
+            raise ApiError(503, studio_assets.missing_message())
+        return file
     parts = path.split("/")
     if (any(not part or part.startswith(".") or "\\" in part or "\0" in part
             for part in parts)
