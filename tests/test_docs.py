@@ -49,6 +49,11 @@ def code_blocks(text):
     return re.findall(r"^```([\w+-]*)[^\n]*\n(.*?)^```", text, flags=re.M | re.S)
 
 
+def prose(text):
+    """The text without its fenced code blocks."""
+    return re.sub(r"^```.*?^```", "", text, flags=re.M | re.S)
+
+
 def shell_lines(body):
     """The block's lines with backslash continuations joined."""
     return body.replace("\\\n", " ").splitlines()
@@ -95,8 +100,7 @@ def documented_commands(doc):
             words = genart_words(line)
             if words is not None:
                 found.append((f"{doc}: {line.strip()}", words, True))
-    prose = re.sub(r"^```.*?^```", "", text, flags=re.M | re.S)
-    for span in re.findall(r"`(genart [^`]+)`", prose.replace("\n", " ")):
+    for span in re.findall(r"`(genart [^`]+)`", prose(text).replace("\n", " ")):
         words = genart_words(span)
         if words is not None:
             found.append((f"{doc}: `{span}`", words, False))
@@ -104,6 +108,7 @@ def documented_commands(doc):
 
 
 def _subparsers(parser):
+    """A parser's subcommands by name (argparse keeps them in a private action)."""
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             return action.choices
@@ -173,9 +178,8 @@ def test_the_check_catches_a_flag_that_does_not_exist(parser):
 
 def heading_anchors(text):
     """GitHub's anchors of a Markdown file's headings."""
-    text = re.sub(r"^```.*?^```", "", text, flags=re.M | re.S)
     anchors = set()
-    for heading in re.findall(r"^#+ (.+?)\s*$", text, flags=re.M):
+    for heading in re.findall(r"^#+ (.+?)\s*$", prose(text), flags=re.M):
         slug = re.sub(r"[^\w\- ]", "", heading.strip().lower().replace("`", ""))
         anchors.add(slug.replace(" ", "-"))
     return anchors
@@ -183,10 +187,8 @@ def heading_anchors(text):
 
 @pytest.mark.parametrize("doc", LINK_DOCS)
 def test_relative_links_point_to_files(doc):
-    text = read(doc)
-    prose = re.sub(r"^```.*?^```", "", text, flags=re.M | re.S)
     broken = []
-    for target in re.findall(r"\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)", prose):
+    for target in re.findall(r"\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)", prose(read(doc))):
         if re.match(r"^[a-z][a-z0-9+.-]*:", target):  # http:, https:, mailto:
             continue
         path, _, anchor = target.partition("#")
