@@ -168,7 +168,7 @@ def test_train_then_sample_end_to_end(tmp_path, capsys):
 
 def test_demo_trains_the_default_model_and_draws_a_row_per_style(tmp_path, monkeypatch,
                                                                    capsys):
-    from keras_genart import cli
+    from keras_genart.cli import train as cli
 
     # The demo's own settings, shrunk: the same data set, model and grid.
     tiny = dict(cli.DEMO, data="builtin:abstract:20", image_size=16, batch_size=4,
