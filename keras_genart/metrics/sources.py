@@ -5,8 +5,6 @@ a `.keras` file, an exported version or a folder), which the caller passes in:
 metrics sit below the module that opens models and exported versions.
 """
 
-import os
-
 import numpy as np
 
 from keras_genart.errors import UserInputError
