@@ -30,6 +30,13 @@ TINY_RUN = ["train", "dcgan", "--data", "builtin:abstract:8", "--image-size", "1
             "--steps-per-epoch", "1", "--quiet"]
 
 
+def commit():
+    """The checkout's commit, for the JSON; "unknown" outside git."""
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE,
+                          capture_output=True, text=True)
+    return done.stdout.strip() or "unknown"
+
+
 def wall_clock(args, repeats):
     """Seconds of each of `repeats` runs of `genart ARGS`, and the last one's exit status."""
     seconds = []
@@ -71,8 +78,8 @@ def main():
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:
-            json.dump({"cpu": cpu_name(), "cpus": os.cpu_count(), "repeats": args.repeats,
-                       "commands": results}, f, indent=2)
+            json.dump({"cpu": cpu_name(), "cpus": os.cpu_count(), "commit": commit(),
+                       "repeats": args.repeats, "commands": results}, f, indent=2)
             f.write("\n")
 
 

@@ -171,14 +171,15 @@ def _load_vae(path, label=None, to_label=None):
     `keras_genart.artifacts` does not know)."""
     artifact = _find(path)
     model = None if artifact.model_type else _open(artifact)
-    about = model or artifact
+    about = artifact if model is None else model
     if about.model_type != "vae":
         raise UserInputError(f"{path} is a {about.model_type}: variations and "
                              "reconstructions need an encoder, which only the vae has")
     label = _picture_class(about.class_names, label)
     if to_label is not None:
         to_label = _picture_class(about.class_names, to_label, "--to-class")
-    model = model or _open(artifact)
+    if model is None:
+        model = _open(artifact)
     if not artifact.needs_backend and model.encoder_session is None:
         raise UserInputError(f"{path} has no encoder.onnx (exported without ONNX, or by "
                              "an older keras_genart): export the VAE again")
