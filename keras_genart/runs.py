@@ -14,6 +14,7 @@ import tempfile
 import time
 
 from keras_genart._version import __version__
+from keras_genart.artifacts import load_trained_model  # noqa: F401  (moved; old imports work)
 from keras_genart.errors import UserInputError
 from keras_genart.imaging import atomic_write_bytes
 from keras_genart.metrics.names import SCORES
@@ -542,42 +543,3 @@ def _versions():
         except importlib.metadata.PackageNotFoundError:
             pass
     return versions
-
-
-def load_trained_model(path):
-    """Loads a model from a `.keras` file or a run folder.
-
-    A run folder gives its `model.keras`, or, for an unfinished run, its last
-    completed checkpoint.
-    """
-    import keras
-
-    from keras_genart.callbacks import read_checkpoint_state
-
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        final = os.path.join(path, MODEL_FILE)
-        if os.path.exists(final):
-            path = final
-        else:
-            state = read_checkpoint_state(os.path.join(path, "checkpoints"))
-            if state is None and not os.path.exists(os.path.join(path, CONFIG_FILE)):
-                raise UserInputError(
-                    f"'{path}' is not a run folder (no {CONFIG_FILE}, {MODEL_FILE} or "
-                    "checkpoints/); pass a folder made by `genart train` or a .keras file")
-            if state is None:
-                raise UserInputError(
-                    f"run folder '{path}' has no {MODEL_FILE} and no checkpoint yet; "
-                    "train at least one epoch first")
-            path = state["path"]
-    elif not os.path.exists(path):
-        raise UserInputError(f"'{path}' does not exist; pass a run folder or a .keras file")
-    elif not path.endswith(".keras"):
-        raise UserInputError(f"'{path}' is not a .keras file or a run folder")
-    from keras_genart.models import register_all
-
-    register_all()
-    try:
-        return keras.saving.load_model(path)
-    except Exception as e:
-        raise UserInputError(f"cannot load model from '{path}': {e}") from e

@@ -5,6 +5,7 @@ import os
 import numpy as np
 
 from keras_genart import imaging
+from keras_genart import pictures as verbs  # `pictures` names arrays of pictures here
 from keras_genart.export.metadata import (
     METADATA_FILE,
     VERSION_PATTERN,
@@ -12,7 +13,10 @@ from keras_genart.export.metadata import (
     sha256_file,
 )
 from keras_genart.latents import (latents_in_classes, picture_labels, resolve_labels,
-                                  sample_truncated_latents, slerp, variation_latents)
+                                  sample_truncated_latents, slerp)
+
+# `slerp` stays importable from here (`keras_genart.serving.slerp`).
+__all__ = ["Generator", "find_versions", "metadata_classes", "slerp"]
 
 
 def find_versions(model_dir):
@@ -31,8 +35,23 @@ def find_versions(model_dir):
     return sorted(versions)
 
 
+def metadata_classes(metadata):
+    """`(class_names, latent_class_names, latent_class_shares)` of an export's metadata:
+    a conditional model's classes (its `label` input), and the classes a model with
+    latent-coded classes reads from its latents and their shares; None where the model
+    has none."""
+    class_names = list(metadata["class_names"]) if metadata.get("conditional") else None
+    coded = metadata.get("latent_classes") or {}
+    if not coded:
+        return class_names, None, None
+    return class_names, list(coded["class_names"]), list(coded["shares"])
+
+
 class Generator:
     """An exported generator, run with onnxruntime.
+
+    It has the generator protocol of `keras_genart.pictures` (as the Keras
+    models do), so the picture verbs work on it alike.
 
     Args:
         version_dir: str. A version folder written by `genart export`
@@ -65,14 +84,11 @@ class Generator:
         self.latent_dim = int(self.metadata["latent_dim"])
         self.image_size = int(self.metadata["image_size"])
         self.channels = int(self.metadata["channels"])
-        # A conditional model's classes (its `label` input); None for others.
-        self.class_names = (list(self.metadata["class_names"])
-                            if self.metadata.get("conditional") else None)
-        # Latent-coded classes (the generator reads the class from z): asked for by
-        # moving the latents into the class's arc, as the Keras model's `generate` does.
-        coded = self.metadata.get("latent_classes") or {}
-        self.latent_class_names = list(coded["class_names"]) if coded else None
-        self.latent_class_shares = list(coded["shares"]) if coded else None
+        # A conditional model's classes (its `label` input), and latent-coded classes
+        # (the generator reads the class from z): asked for by moving the latents into
+        # the class's arc, as the Keras model's `generate` does.
+        self.class_names, self.latent_class_names, self.latent_class_shares = \
+            metadata_classes(self.metadata)
 
     def _open(self, filename, options, verify):
         """An onnxruntime session of one of the version's files, checked against the sha256
@@ -92,9 +108,19 @@ class Generator:
                 f"{self.image_size}px, latent_dim={self.latent_dim})")
 
     @property
+    def model_type(self):
+        """`dcgan`, `wgan-gp` or `vae`: the exported model's type."""
+        return self.metadata["model_type"]
+
+    @property
     def label_names(self):
         """The classes `sample` and `run` can be asked for (None: no classes)."""
         return self.class_names or self.latent_class_names
+
+    @property
+    def num_classes(self):
+        """Number of classes of a conditional model; 0 for others."""
+        return len(self.class_names) if self.class_names else 0
 
     def labels(self, label, n):
         """int labels `(n,)` of a conditional model from a class (name or index), a list
@@ -117,6 +143,14 @@ class Generator:
             feed["label"] = labels.astype(np.int64)
         return self.session.run(["images"], feed)[0]
 
+    def generate_from_latents(self, z, labels=None, class_weights=None):
+        """float32 pictures in [0, 1] for latents (the protocol of `keras_genart.pictures`:
+        `run`). Blends of classes (`class_weights`) need the Keras model."""
+        if class_weights is not None:
+            raise ValueError("a blend of classes (class_weights) needs the Keras model: an "
+                             "exported conditional generator takes one class per picture")
+        return self.run(z, labels)
+
     def latents(self, n, seed=0, truncation=None):
         """keras_genart's latent recipe (see `keras_genart.latents`)."""
         return sample_truncated_latents(n, self.latent_dim, seed, truncation)
@@ -124,17 +158,13 @@ class Generator:
     def sample(self, n, seed=0, label=None, truncation=None):
         """`n` pictures as uint8 `(n, H, W, C)`; the same seed (class, truncation) as
         `genart sample`."""
-        return imaging.to_uint8(self.run(self.latents(n, seed, truncation), label))
+        return imaging.to_uint8(verbs.sample(self, n, seed, label, truncation))
 
     def interpolate(self, seed_a, seed_b, steps=8, label=None, truncation=None):
         """uint8 pictures along the spherical path from seed_a's latent to seed_b's (a
         conditional model's walk keeps one class: `label`, by default the first)."""
-        if int(steps) < 2:
-            raise ValueError(f"steps must be at least 2, got {steps}")
-        a, b = (self.latents(1, seed, truncation)[0] for seed in (seed_a, seed_b))
-        if label is None and self.class_names:
-            label = 0
-        return imaging.to_uint8(self.run(slerp(a, b, int(steps)), label))
+        return imaging.to_uint8(verbs.walk(self, seed_a, seed_b, steps, label,
+                                           truncation=truncation))
 
     def encode(self, pictures, label=None):
         """A VAE's `(mean, log_var)` float32 `(n, latent_dim)` of pictures `(n, H, W, C)` (or
@@ -151,22 +181,18 @@ class Generator:
         mean, log_var = self.encoder_session.run(["mean", "log_var"], feed)
         return mean, log_var
 
+    def encode_pictures(self, pictures, labels=None):
+        """`encode` by the name of the protocol of `keras_genart.pictures`."""
+        return self.encode(pictures, labels)
+
     def reconstruct(self, pictures, label=None):
         """A VAE's uint8 pictures decoded from the encoded means of `pictures`."""
-        mean, _ = self.encode(pictures, label)
-        return imaging.to_uint8(self.run(mean, picture_labels(label, len(mean),
-                                                              self.class_names)))
+        return imaging.to_uint8(verbs.reconstruct(self, pictures, label))
 
     def vary(self, picture, n=8, seed=0, spread=0.5, label=None, to_label=None):
         """A VAE's `n` uint8 variations of one picture: the same pictures as the Keras
         model's `vary` (`keras_genart.latents.variation_latents`)."""
-        mean, _ = self.encode(picture, None if label is None else [label])
-        if len(mean) != 1:
-            raise ValueError(f"vary takes one picture, got {len(mean)}")
-        if to_label is not None and not self.class_names:
-            raise ValueError("to_label is for conditional VAEs; this one has no classes")
-        z = variation_latents(mean[0], n, seed, spread)
-        return imaging.to_uint8(self.run(z, label if to_label is None else to_label))
+        return imaging.to_uint8(verbs.vary(self, picture, n, seed, spread, label, to_label))
 
     def png(self, images):
         """PNG bytes for each uint8 picture (from latents sent by a client: no seed)."""

@@ -168,7 +168,7 @@ def test_train_then_sample_end_to_end(tmp_path, capsys):
 
 def test_demo_trains_the_default_model_and_draws_a_row_per_style(tmp_path, monkeypatch,
                                                                    capsys):
-    from keras_genart import cli
+    from keras_genart.cli import train as cli
 
     # The demo's own settings, shrunk: the same data set, model and grid.
     tiny = dict(cli.DEMO, data="builtin:abstract:20", image_size=16, batch_size=4,
@@ -316,3 +316,109 @@ def test_runs_made_before_a_setting_existed_resume_with_the_same_command(tmp_pat
         _check_same_run({**config.to_dict(), "upsampling": "transpose"}, config, styles)
     with pytest.raises(UserInputError, match="latent_classes must be auto, true or false"):
         TrainConfig(latent_classes="yes")
+
+
+def _fake_artifacts(base):
+    """A run folder and two exported versions whose files say what they are (type,
+    classes) but hold no weights: enough for every check made before a backend loads."""
+    import zipfile
+
+    run = base / "run"
+    run.mkdir()
+    (run / "config.json").write_text("{}")
+    with zipfile.ZipFile(run / "model.keras", "w") as archive:
+        archive.writestr("config.json", json.dumps({
+            "registered_name": "keras_genart>DCGAN",
+            "config": {"latent_class_names": ["bauhaus", "op_art"]}}))
+    versions = {}
+    for name, extra in (("dcgan", {"conditional": True, "class_names": ["a", "b"]}),
+                        ("vae", {})):
+        version = base / name / "1"
+        version.mkdir(parents=True)
+        (version / "metadata.json").write_text(json.dumps(
+            {"model_type": name, "latent_dim": 8, "image_size": 16, "channels": 3, **extra}))
+        (version / "model.onnx").write_bytes(b"")
+        versions[name] = version
+    return run, versions
+
+
+def test_mistakes_fail_before_a_backend_loads(tmp_path):
+    run, versions = _fake_artifacts(tmp_path)
+    picture = tmp_path / "p.png"
+    Image.new("RGB", (16, 16)).save(picture)
+    cases = [
+        (["sample", str(tmp_path / "nothere")], "nothere' does not exist; pass a run folder"),
+        (["sample", str(tmp_path)], "is not a run folder (no config.json"),
+        (["sample", str(run), "--class", "dots"], "unknown class 'dots'; the classes are "
+                                                  "bauhaus, op_art"),
+        (["sample", str(run), "--per-class", "2", "--class", "op_art"], "leave out --class"),
+        (["sample", str(versions["vae"]), "--per-class", "2"], "is for models that learnt"),
+        (["sample", str(versions["dcgan"]), "--class", "c"], "unknown class 'c'"),
+        (["interpolate", str(run), "--to-class", "op_art"], "--to-class walks from the class"),
+        (["interpolate", str(versions["dcgan"]), "--class", "a", "--to-class", "b"],
+         "is an exported version, which takes one class per picture"),
+        (["vary", str(versions["dcgan"]), str(picture)], "is a dcgan: variations"),
+        (["vary", str(run), str(picture)], "is a dcgan: variations"),
+        (["export", str(versions["dcgan"]), "--out", str(tmp_path / "x")],
+         "is an exported version (metadata.json), not a Keras model"),
+        (["evaluate", str(run), "--generated", str(tmp_path), "--data", "builtin:abstract"],
+         "evaluate one thing"),
+        (["evaluate", str(run), "--data", str(tmp_path / "none")], "data folder"),
+        (["evaluate", str(run), "--data", str(tmp_path), "--metrics", "classes"],
+         "needs --classifier MODEL.keras"),
+    ]
+    code = ("import contextlib, io, json, sys\nfrom keras_genart.cli import main\n"
+            "out = []\nfor argv in json.loads(sys.argv[1]):\n    err = io.StringIO()\n"
+            "    with contextlib.redirect_stderr(err):\n        rc = main(argv)\n"
+            "    out.append([rc, err.getvalue()])\n"
+            "out.append(sorted(m for m in ('tensorflow', 'keras', 'jax', 'onnxruntime')\n"
+            "                  if m in sys.modules))\nprint(json.dumps(out))")
+    done = subprocess.run([sys.executable, "-c", code, json.dumps([c[0] for c in cases])],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    *answers, loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    for (argv, message), (rc, err) in zip(cases, answers):
+        assert rc == 2 and message in err and len(err.strip().splitlines()) == 1, (argv, err)
+    assert loaded == []  # no TensorFlow, Keras, JAX (nor onnxruntime) for any of them
+
+
+@pytest.mark.skipif(os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow",
+                    reason="the export fixture needs TensorFlow's backend")
+def test_sample_and_interpolate_an_exported_version(exported, tmp_path):
+    import numpy as np
+
+    from keras_genart.serving import Generator
+
+    version = str(exported["version_dir"])
+    assert main(["sample", version, "--n", "4", "--seed", "3", "--out",
+                 str(tmp_path / "onnx.png"), "--separate", str(tmp_path / "single")]) == 0
+    assert main(["sample", str(exported["keras_path"]), "--n", "4", "--seed", "3", "--out",
+                 str(tmp_path / "keras.png")]) == 0
+    with Image.open(tmp_path / "onnx.png") as grid, Image.open(tmp_path / "keras.png") as keras:
+        assert grid.text["keras_genart.model_type"] == "dcgan"
+        assert grid.text["keras_genart.model"] == os.path.abspath(version)
+        difference = np.abs(np.asarray(grid).astype(int) - np.asarray(keras).astype(int))
+    assert difference.max() <= 1  # onnxruntime against Keras: within 1e-4 before rounding
+    single = np.asarray(Image.open(tmp_path / "single" / "seed3-0002.png"))
+    np.testing.assert_array_equal(single, Generator(version).sample(4, seed=3)[2])
+    assert main(["interpolate", version, "--from-seed", "4", "--to-seed", "9", "--steps", "3",
+                 "--out", str(tmp_path / "walk.gif")]) == 0
+    with Image.open(tmp_path / "walk.gif") as walk:
+        assert walk.n_frames == 3
+    with Image.open(tmp_path / "walk.png") as grid:
+        frames = np.asarray(grid)
+    path = Generator(version).interpolate(4, 9, steps=3)
+    np.testing.assert_array_equal(frames[2:18, 2:18], path[0])
+    np.testing.assert_array_equal(frames[2:18, 38:54], path[2])
+
+
+def test_artifacts_know_the_keras_classes_model_types_before_loading():
+    import keras
+
+    from keras_genart.artifacts import KERAS_MODEL_TYPES
+    from keras_genart.models import MODEL_TYPES, register_all
+
+    register_all()
+    assert sorted(KERAS_MODEL_TYPES.values()) == sorted(MODEL_TYPES)
+    for name, model_type in KERAS_MODEL_TYPES.items():
+        assert keras.saving.get_registered_object(name).model_type == model_type

@@ -1,52 +1,13 @@
-"""Where the pictures to judge come from: a run, a `.keras` file, an export, or a folder."""
+"""Where the real pictures to judge against come from: a data source.
 
-import os
+The generated ones come from `keras_genart.artifacts.generated_pictures` (a run,
+a `.keras` file, an exported version or a folder), which the caller passes in:
+metrics sit below the module that opens models and exported versions.
+"""
 
 import numpy as np
 
 from keras_genart.errors import UserInputError
-
-
-def generated_pictures(model=None, folder=None, n=5000, seed=0, image_size=None):
-    """Generated pictures as uint8 `(n, s, s, 3)`, and a description for the report.
-
-    Args:
-        model: str. A run folder, a `.keras` file or an exported version folder
-            (`metadata.json` + `model.onnx`, run with onnxruntime: no
-            TensorFlow needed).
-        folder: str. A folder of pictures made by any tool (instead of `model`).
-        n: int. Pictures to generate from a model. Defaults to 5000.
-        seed: int. Seed of the latents. Defaults to 0.
-        image_size: int. Side the folder's pictures are resized to. Defaults
-            to 32.
-    """
-    from keras_genart import imaging
-
-    if (model is None) == (folder is None):
-        raise UserInputError("evaluate one thing: a model (run folder, .keras file or exported "
-                             "version) or --generated FOLDER")
-    if folder is not None:
-        from keras_genart.data.image_folder import load_image_folder
-
-        images, _, _, summary = load_image_folder(folder, image_size or 32)
-        if len(images) < 2:
-            raise UserInputError(f"'{folder}' has {len(images)} usable pictures; evaluation "
-                                 "needs at least 2")
-        return images, {"kind": "folder", "path": os.path.abspath(folder),
-                        "kept": summary.get("kept", len(images))}
-    if os.path.isdir(model) and os.path.exists(os.path.join(model, "model.onnx")):
-        from keras_genart.serving import Generator
-
-        generator = Generator(model)
-        images = np.asarray(generator.sample(n, seed=seed))
-        return images, {"kind": "exported", "path": os.path.abspath(model),
-                        "model_type": generator.metadata.get("model_type"), "seed": seed}
-    from keras_genart.runs import load_trained_model
-
-    trained = load_trained_model(model)
-    images = imaging.to_uint8(trained.generate(n, seed=seed))
-    return images, {"kind": "keras", "path": os.path.abspath(model),
-                    "model_type": trained.model_type, "seed": seed}
 
 
 def real_pictures(source, image_size, n, seed=0, tfds_data_dir=None):
