@@ -56,6 +56,11 @@ def cmd_serve(args):
         print(f"warning: no exported model under {source} yet (expected "
               "NAME/VERSION/model.onnx from `genart export --out`); serving anyway, new "
               "versions are picked up as they appear", file=sys.stderr)
+    from keras_genart.serving.studio_assets import missing_message
+
+    studio = missing_message()
+    if studio:
+        print(f"warning: the studio at /studio/ cannot run: {studio}", file=sys.stderr)
     print(f"serving {', '.join(models) or 'no models yet'} from {source} at "
           f"http://{args.host}:{args.port}/v1/models/")
     serve(host=args.host, port=args.port, max_batch=args.max_batch,
