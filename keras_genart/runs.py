@@ -114,6 +114,14 @@ def train(config, log=print, extra_callbacks=()):
     saved = read_saved_run(run_dir)
     state = read_checkpoint_state(checkpoint_dir)
     initial_epoch = state["epoch"] if state else 0
+    # What "auto" means depends on the data (its classes, gray or not): read it first,
+    # so that a run is never resumed, or called finished, with other settings.
+    data = load_images(config.data.source, image_size=config.model.image_size,
+                       seed=config.seed, tfds_data_dir=config.data.tfds_data_dir)
+    if saved:
+        resolved = settings.resume_settings(saved, config, data.class_names, data.grayscale)
+    else:
+        resolved = settings.resolve(config, data.class_names, data.grayscale)
     if initial_epoch >= config.fit.epochs:
         log(f"{run_dir}: already trained {initial_epoch} epochs (--epochs "
             f"{config.fit.epochs}); nothing to do. Raise --epochs to train further.")
@@ -123,13 +131,7 @@ def train(config, log=print, extra_callbacks=()):
             save_model_atomically(model, final)
         return model
 
-    data = load_images(config.data.source, image_size=config.model.image_size,
-                       seed=config.seed, tfds_data_dir=config.data.tfds_data_dir)
     log(f"data: {data.describe()}")
-    if saved:
-        resolved = settings.resume_settings(saved, config, data.class_names, data.grayscale)
-    else:
-        resolved = settings.resolve(config, data.class_names, data.grayscale)
     _check_data_fits(config, resolved, data, log, resuming=saved is not None)
     steps = config.fit.steps_per_epoch or max(1, data.num_images // config.fit.batch_size)
     if saved and saved.extras.get("steps_per_epoch", steps) != steps:
