@@ -161,7 +161,7 @@ def test_train_then_sample_end_to_end(tmp_path, capsys):
     assert "latent_dim" in capsys.readouterr().err
     assert main(["train", "dcgan", "--epochs", "2", "--steps-per-epoch", "2",
                  "--run-dir", str(run), *TINY_ARGS, "--latent-classes", "false"]) == 2
-    assert "latent_classes: 'auto' in the run, False now" in capsys.readouterr().err
+    assert "latent_classes: True in the run, False now" in capsys.readouterr().err
     from keras_genart.runs import load_trained_model
 
     assert load_trained_model(run).latent_class_names[0] == "bauhaus"
