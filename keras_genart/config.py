@@ -254,6 +254,9 @@ def _preset_help(key, shown=lambda v: "none" if v is None else str(v).lower()):
                      if key in values and (values[key] is not None or key == "ema"))
 
 
+NONE_MEANS_AUTO = ("d_normalization", "minibatch_std", "d_final_size", "upsampling")
+
+
 @dataclasses.dataclass
 class ModelConfig:
     """What builds a model's networks and its training step (`build_model`)."""
@@ -329,6 +332,11 @@ class ModelConfig:
         "scales the losses)", one_of(MIXED_PRECISION))
 
     def __post_init__(self):
+        # None meant the default in build_model's keywords and version 1's config.json:
+        # "auto" now (a resolved VAE keeps None for the GAN settings it does not use).
+        for key in NONE_MEANS_AUTO:
+            if getattr(self, key) is None and (self.type != "vae" or key == "upsampling"):
+                setattr(self, key, AUTO)
         _check_fields(self)
         _check_model(self)
 
@@ -642,10 +650,6 @@ ADDED_SETTINGS = {"ema": None, "r1": 0.0, "r1_interval": 16, "upsampling": "tran
                   "balance_classes": False, "latent_classes": False, "colors": "rgb"}
 
 
-# Version 1 wrote None for these settings where it meant what "auto" means now.
-V1_NONE_WAS_AUTO = ("d_normalization", "minibatch_std")
-
-
 def run_record(asked, resolved, **extras):
     """The payload of a run's `config.json` (version `CONFIG_VERSION`)."""
     return {"config_version": CONFIG_VERSION, "asked": asked.to_dict(),
@@ -685,9 +689,6 @@ def read_run_config(payload):
         saved = dict(payload.get("config", {}))
         known = _flat_names()
         saved = {k: v for k, v in saved.items() if k in known}
-        for key in V1_NONE_WAS_AUTO:
-            if key in saved and saved[key] is None:
-                saved[key] = AUTO
         then = {k: v for k, v in ADDED_SETTINGS.items() if k not in saved}
         return SavedRun(TrainConfig.from_flat(**saved), None, extras, then)
     if version > CONFIG_VERSION:
@@ -695,6 +696,16 @@ def read_run_config(payload):
                              f"reads ({CONFIG_VERSION}); update keras_genart")
     return SavedRun(TrainConfig.from_dict(payload["asked"]),
                     TrainConfig.from_dict(payload["resolved"]), extras)
+
+
+def training_config(payload):
+    """The settings a run trained with, nested (resolved where the run's config.json
+    says), from a `config.json` payload of any version; {} for none (an export's
+    `training_config`)."""
+    if not payload:
+        return {}
+    saved = read_run_config(payload)
+    return (saved.resolved or saved.asked).to_dict()
 
 
 def _leaves(config):

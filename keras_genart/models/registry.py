@@ -65,8 +65,6 @@ def build_model(model="dcgan", *, seed=None, classes=None, class_shares=None,
 
 # Names of earlier releases' keywords -> ModelConfig fields.
 _RENAMED = {"augmentation": "augment", "r1_weight": "r1", "model_type": "type"}
-# Keywords whose None meant "the default", which is "auto" now.
-_AUTO_WHEN_NONE = ("d_normalization", "minibatch_std", "upsampling", "d_final_size")
 
 
 def _current_names(settings):
@@ -74,9 +72,6 @@ def _current_names(settings):
     today's and earlier releases' names."""
     settings = {_RENAMED.get(k, k): v for k, v in settings.items()}
     named = {}
-    for key in _AUTO_WHEN_NONE:
-        if key in settings and settings[key] is None:
-            settings[key] = "auto"
     if "augment" in settings and settings["augment"] is None:
         settings["augment"] = []
     if "gray" in settings:
