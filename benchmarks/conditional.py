@@ -65,9 +65,10 @@ def main():
         results = {"cpu": cpu_name(), "run": run_dir, "classes": {}}
     else:
         run_dir = tempfile.mkdtemp(prefix="genart_conditional_")
-        config = TrainConfig(model="dcgan", data=args.data, image_size=args.image_size,
-                             conditional=True, seed=args.seed, epochs=1,
-                             steps_per_epoch=10 ** 6, run_dir=run_dir, verbose=0, **overrides)
+        config = TrainConfig.from_flat(
+            model="dcgan", data=args.data, image_size=args.image_size, conditional=True,
+            seed=args.seed, epochs=1, steps_per_epoch=10 ** 6, run_dir=run_dir, verbose=0,
+            **overrides)
         start = time.perf_counter()
         budget = wall_clock_budget(start, args.budget)
         model = train(config, log=lambda *_: None, extra_callbacks=[budget])

@@ -170,8 +170,8 @@ def train_recipe(args, overrides, data, batches, start):
     `batches` until `args.budget` seconds after `start` (`time.perf_counter()`)."""
     from keras_genart.runs import TrainConfig, build_compiled_model
 
-    config = TrainConfig(model="dcgan", data=args.source, image_size=args.image_size,
-                         batch_size=args.batch_size, seed=args.seed, **overrides)
+    config = TrainConfig.from_flat(model="dcgan", data=args.source, image_size=args.image_size,
+                                   batch_size=args.batch_size, seed=args.seed, **overrides)
     from keras_genart.runs import class_shares
 
     # The classes' shares of the data: the arcs of latent-coded classes.

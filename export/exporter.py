@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from keras_genart._version import __version__
+from keras_genart.config import training_config
 from keras_genart.errors import ExportError, UserInputError, require_modules, require_tensorflow
 from keras_genart.export.metadata import (METADATA_FILE, NAME_PATTERN, VERSION_PATTERN,
                                          artifact_hashes)
@@ -256,7 +257,7 @@ def _metadata(model, name, version, formats, signatures, opset, parity, run, sou
                                "arc_margin": ARC_MARGIN}}
            if getattr(model, "latent_class_names", None) else {}),
         "training_data": run.get("data_summary", {}),
-        "training_config": run.get("config", {}),
+        "training_config": training_config(run),
         "source": os.path.abspath(source) if source else None,
         "formats": formats,
         "signatures": signatures,

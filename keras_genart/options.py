@@ -16,3 +16,17 @@ UPSAMPLINGS = ("transpose", "resize")
 # What pictures a generator makes: colour, or gray (one channel copied into red, green
 # and blue, so that a generator of gray data cannot tint them).
 COLORS = ("rgb", "gray")
+# Sides of the square pictures that the networks are built for (powers of two).
+IMAGE_SIZES = (16, 32, 64, 128)
+
+
+def check_final_size(image_size, final_size):
+    """Refuses a last feature-map side that is not a power of two in [4, image_size / 2]."""
+    final_size = int(final_size)
+    if (final_size < 4 or final_size > image_size // 2
+            or final_size & (final_size - 1)):
+        sides = [4 * 2 ** i for i in range(max(0, image_size.bit_length() - 3))]
+        raise ValueError(
+            f"final size {final_size}: the discriminator's last feature map for "
+            f"{image_size}px pictures may be {', '.join(map(str, sides))} pixels wide")
+    return final_size

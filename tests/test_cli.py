@@ -57,7 +57,7 @@ def test_every_option_of_every_command_shows_one_readable_default():
 def test_dry_run_is_silent_on_stderr_and_verbose_keeps_the_lines():
     quiet = _genart("train", "dcgan", "--dry-run")
     assert quiet.returncode == 0 and quiet.stderr == ""
-    assert json.loads(quiet.stdout)["model"] == "dcgan"
+    assert json.loads(quiet.stdout)["model"]["type"] == "dcgan"
 
 
 def test_help_does_not_import_tensorflow():
@@ -71,9 +71,9 @@ def test_help_does_not_import_tensorflow():
 def test_dry_run_prints_resolved_config(capsys, tmp_path):
     assert main(["train", "vae", "--dry-run", "--run-dir", str(tmp_path / "r"), *TINY_ARGS]) == 0
     config = json.loads(capsys.readouterr().out)
-    assert config["model"] == "vae" and config["image_size"] == 16
-    assert config["augment"] == [] and config["jit_compile"] == "auto"
-    assert config["ema"] == "auto" and config["shared_fakes"] == "auto"
+    assert config["model"]["type"] == "vae" and config["model"]["image_size"] == 16
+    assert config["model"]["augment"] == [] and config["fit"]["jit_compile"] == "fastest"
+    assert config["model"]["ema"] is None and config["model"]["shared_fakes"] is False
     assert not (tmp_path / "r").exists()
 
 
@@ -119,8 +119,9 @@ def test_train_then_sample_end_to_end(tmp_path, capsys):
     assert sorted(os.listdir(run)) == ["checkpoints", "config.json", "logs", "model.keras",
                                        "samples"]
     config = json.loads((run / "config.json").read_text())
-    assert config["config"]["model"] == "dcgan" and config["class_names"][0] == "bauhaus"
-    assert config["config"]["latent_classes"] == "auto"
+    assert config["asked"]["model"]["type"] == "dcgan" and config["class_names"][0] == "bauhaus"
+    assert config["asked"]["model"]["latent_classes"] == "auto"
+    assert config["resolved"]["model"]["latent_classes"] is True
     assert config["data_summary"]["num_images"] == 32 and "tensorflow" in config["versions"]
     assert sorted(os.listdir(run / "samples")) == ["epoch-0001.png", "epoch-0002.png"]
 
@@ -160,7 +161,7 @@ def test_train_then_sample_end_to_end(tmp_path, capsys):
     assert "latent_dim" in capsys.readouterr().err
     assert main(["train", "dcgan", "--epochs", "2", "--steps-per-epoch", "2",
                  "--run-dir", str(run), *TINY_ARGS, "--latent-classes", "false"]) == 2
-    assert "latent_classes: 'auto' in the run, False now" in capsys.readouterr().err
+    assert "latent_classes: True in the run, False now" in capsys.readouterr().err
     from keras_genart.runs import load_trained_model
 
     assert load_trained_model(run).latent_class_names[0] == "bauhaus"
@@ -171,16 +172,19 @@ def test_demo_trains_the_default_model_and_draws_a_row_per_style(tmp_path, monke
     from keras_genart.cli import train as cli
 
     # The demo's own settings, shrunk: the same data set, model and grid.
-    tiny = dict(cli.DEMO, data="builtin:abstract:20", image_size=16, batch_size=4,
-                steps_per_epoch=2, latent_dim=8, base_width=8)
-    monkeypatch.setattr(cli, "DEMO", tiny)
+    from keras_genart import config as settings
+
+    tiny = dict(settings.RUN_PRESETS["demo"], data="builtin:abstract:20", image_size=16,
+                batch_size=4, steps_per_epoch=2, latent_dim=8, base_width=8)
+    monkeypatch.setitem(settings.RUN_PRESETS, "demo", tiny)
     monkeypatch.setattr(cli, "DEMO_PER_CLASS", 3)
     out = tmp_path / "artwork.png"
     assert main(["demo", "--epochs", "1", "--run-dir", str(tmp_path / "demo"),
                  "--out", str(out)]) == 0
     assert "rows: bauhaus, kandinsky, mondrian, op_art, suprematism" in capsys.readouterr().out
-    config = json.loads((tmp_path / "demo" / "config.json").read_text())["config"]
-    assert config["latent_classes"] == "auto" and config["data"] == "builtin:abstract:20"
+    config = json.loads((tmp_path / "demo" / "config.json").read_text())["asked"]
+    assert config["model"]["latent_classes"] == "auto"
+    assert config["data"]["source"] == "builtin:abstract:20"
     from keras_genart.runs import load_trained_model
 
     model = load_trained_model(tmp_path / "demo")  # the styles through its latents
@@ -234,9 +238,11 @@ def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tmp_path):
                   steps_per_epoch=4, latent_dim=8, base_width=8, num_samples=4,
                   augment=["flip", "translate", "color"], verbose=0)
     quiet = lambda *_: None  # noqa: E731
-    straight = train(TrainConfig(epochs=3, run_dir=str(tmp_path / "a"), **common), log=quiet)
-    train(TrainConfig(epochs=1, run_dir=str(tmp_path / "b"), **common), log=quiet)
-    resumed = train(TrainConfig(epochs=3, run_dir=str(tmp_path / "b"), **common), log=quiet)
+    straight = train(TrainConfig.from_flat(epochs=3, run_dir=str(tmp_path / "a"), **common),
+                     log=quiet)
+    train(TrainConfig.from_flat(epochs=1, run_dir=str(tmp_path / "b"), **common), log=quiet)
+    resumed = train(TrainConfig.from_flat(epochs=3, run_dir=str(tmp_path / "b"), **common),
+                    log=quiet)
     assert int(resumed.g_optimizer.iterations) == int(straight.g_optimizer.iterations) == 12
     difference = max(float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
                      for a, b in zip(straight.get_weights(), resumed.get_weights()))
@@ -274,8 +280,8 @@ def test_gray_data_trains_a_gray_generator_unless_told_otherwise(tmp_path, capsy
         assert load_trained_model(run).gray == gray
         picture = np.asarray(Image.open(run / "samples" / "epoch-0001.png"))
         assert np.array_equal(picture[..., 0], picture[..., 2]) == gray
-    with pytest.raises(UserInputError, match="colors must be auto, rgb, gray; got 'sepia'"):
-        TrainConfig(colors="sepia")
+    with pytest.raises(UserInputError, match="colors: expected auto, rgb, gray; got 'sepia'"):
+        TrainConfig.from_flat(colors="sepia")
 
 
 def test_sample_tells_a_folder_that_is_not_a_run(tmp_path, capsys):
@@ -284,38 +290,25 @@ def test_sample_tells_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert f"'{tmp_path}' is not a run folder (no config.json" in err
 
 
-def test_runs_made_before_a_setting_existed_resume_with_the_same_command(tmp_path):
-    from keras_genart.runs import TrainConfig, _check_same_run
+def test_a_resumed_run_keeps_what_auto_meant_in_it(tmp_path, capsys):
+    # Trained on gray pictures with --colors auto: resumed without the flag, or with
+    # --colors gray (what auto meant), it goes on; --colors rgb is another model.
+    import numpy as np
 
-    config = TrainConfig(run_dir=str(tmp_path))
-    saved = {k: v for k, v in config.to_dict().items()
-             if k not in ("ema", "r1", "r1_interval", "upsampling", "shared_fakes")}
-    _check_same_run(saved, config)  # today's defaults: the same run
-    asked = TrainConfig(run_dir=str(tmp_path), ema=0.5)
-    with pytest.raises(UserInputError, match="ema: None in the run, 0.5 now"):
-        _check_same_run(saved, asked)
-    # upsampling "auto" became the default: a run that saved what it means resumes with
-    # it, and a conditional run of transposed convolutions is not taken for a resize one.
-    _check_same_run({**config.to_dict(), "upsampling": "transpose"}, config)
-    conditional = TrainConfig(run_dir=str(tmp_path), conditional=True)
-    _check_same_run({**conditional.to_dict(), "upsampling": "resize"}, conditional)
-    with pytest.raises(UserInputError, match="upsampling: 'transpose' in the run, 'auto' now"):
-        _check_same_run({**conditional.to_dict(), "upsampling": "transpose"}, conditional)
-    with pytest.raises(UserInputError, match="upsampling must be auto, transpose, resize"):
-        TrainConfig(upsampling="bilinear")
-    # latent_classes "auto" became the default: it means latent-coded classes for a DCGAN
-    # on labelled data, so a run of unlabelled data saved with False resumes with it, and
-    # an unconditional run of labelled data is not taken for one with latent-coded classes
-    # (and neither is its upsampling).
-    styles = ["bauhaus", "kandinsky"]
-    _check_same_run({**config.to_dict(), "latent_classes": False}, config)
-    _check_same_run({**config.to_dict(), "latent_classes": True}, config, styles)
-    with pytest.raises(UserInputError, match="latent_classes: False in the run, 'auto' now"):
-        _check_same_run({**config.to_dict(), "latent_classes": False}, config, styles)
-    with pytest.raises(UserInputError, match="upsampling: 'transpose' in the run, 'auto' now"):
-        _check_same_run({**config.to_dict(), "upsampling": "transpose"}, config, styles)
-    with pytest.raises(UserInputError, match="latent_classes must be auto, true or false"):
-        TrainConfig(latent_classes="yes")
+    data = tmp_path / "gray"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(8):
+        Image.fromarray(rng.integers(0, 256, (16, 16), dtype=np.uint8)).save(data / f"{i}.png")
+    args = [str(data) if a == "builtin:abstract:32" else a for a in TINY_ARGS]
+    run = str(tmp_path / "run")
+    assert main(["train", "dcgan", "--epochs", "1", "--steps-per-epoch", "1", "--run-dir",
+                 run, *args]) == 0
+    assert main(["train", "dcgan", "--epochs", "2", "--steps-per-epoch", "1", "--run-dir",
+                 run, "--colors", "gray", *args]) == 0
+    assert main(["train", "dcgan", "--epochs", "3", "--steps-per-epoch", "1", "--run-dir",
+                 run, "--colors", "rgb", *args]) == 2
+    assert "colors: 'gray' in the run, 'rgb' now" in capsys.readouterr().err
 
 
 def _fake_artifacts(base):

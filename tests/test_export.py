@@ -248,6 +248,6 @@ def test_cli_export_from_run_folder(tmp_path):
     assert metadata["onnx"]["opset"] == 15
     assert metadata["class_names"][0] == "bauhaus"
     assert metadata["training_data"]["num_images"] == 16
-    assert metadata["training_config"]["model"] == "dcgan"
+    assert metadata["training_config"]["model"]["type"] == "dcgan"
     assert main(["export", str(run), "--out", str(tmp_path / "out"), "--name", "mine",
                  "--version", "1"]) == 2

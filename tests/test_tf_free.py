@@ -46,7 +46,8 @@ tiny = dict(image_size=16, batch_size=4, steps_per_epoch=2, latent_dim=8, base_w
             num_samples=4, verbose=0)
 for model, data in (("dcgan", "builtin:mondrian:16"), ("wgan-gp", folder), ("vae", folder)):
     run = os.path.join(out, model)
-    train(TrainConfig(model=model, data=data, epochs=2, run_dir=run, n_critic=2, **tiny),
+    train(TrainConfig.from_flat(model=model, data=data, epochs=2, run_dir=run, n_critic=2,
+                                **tiny),
           log=lambda *_: None)
     report[model] = {"files": sorted(os.listdir(run)),
                      "samples": sorted(os.listdir(os.path.join(run, "samples")))}

@@ -6,58 +6,20 @@ Imports nothing heavy, so that `genart --help` and a mistake in a flag answer at
 
 import argparse
 
-from keras_genart.data.augment_names import AUGMENTATIONS
+from keras_genart.config import kinds
+from keras_genart.config.arguments import argparse_type
 from keras_genart.errors import UserInputError
 from keras_genart.export.metadata import VERSION_PATTERN
 from keras_genart.metrics.names import check_metrics
 
 
-def checked(convert, accept, expected):
-    """An argparse type: `convert` the text, then require `accept(value)`.
-
-    Args:
-        convert: callable. Text to value; a ValueError means "not accepted".
-        accept: callable. Value to bool.
-        expected: str. What is accepted, for the message ("a positive integer").
-    """
-    def parse(text):
-        try:
-            value = convert(text)
-        except ValueError:
-            value = None
-        if value is None or not accept(value):
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
-        return value
-    return parse
-
-
-positive_int = checked(int, lambda v: v >= 1, "a positive integer")
-non_negative_int = checked(int, lambda v: v >= 0, "a non-negative integer")
-positive_float = checked(float, lambda v: v > 0, "a positive number")
-unit_float = checked(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
-decay = checked(float, lambda v: 0 < v < 1, "a decay in (0, 1), such as 0.999")
-non_negative_float = checked(float, lambda v: v >= 0, "a number, 0 or more")
-port = checked(int, lambda v: 1 <= v <= 65535, "a port number from 1 to 65535")
-
-
-def image_size(text):
-    value = positive_int(text)
-    if value not in (16, 32, 64, 128):
-        raise argparse.ArgumentTypeError(
-            f"{text} is not supported; choose 16, 32, 64 or 128 (powers of two)")
-    return value
-
-
-def augment_list(text):
-    if text in ("", "none"):
-        return []
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    bad = [n for n in names if n not in AUGMENTATIONS]
-    if bad:
-        raise argparse.ArgumentTypeError(
-            f"unknown augmentation {', '.join(bad)}; choose from {', '.join(AUGMENTATIONS)} "
-            "(comma-separated) or 'none'")
-    return names
+# The kinds of `keras_genart.config`, as argparse types: one check and one message for a
+# value, whether it comes from a flag or from Python.
+positive_int = argparse_type(kinds.positive_int)
+non_negative_int = argparse_type(kinds.non_negative_int)
+image_size = argparse_type(kinds.image_size)
+port = argparse_type(kinds.checked(kinds.to_int, lambda v: 1 <= v <= 65535,
+                                   "a port number from 1 to 65535"))
 
 
 def metric_list(text):
@@ -83,36 +45,6 @@ def version_list(text):
         raise argparse.ArgumentTypeError(
             f"versions must be positive integers separated by commas, got {text!r}")
     return [int(n) for n in names]
-
-
-def bool_or_auto(text):
-    if text.lower() == "auto":
-        return "auto"
-    if text.lower() in ("1", "true", "yes", "on"):
-        return True
-    if text.lower() in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected auto, true or false, got {text!r}")
-
-
-def int_or_auto(text):
-    if text.lower() == "auto":
-        return "auto"
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected auto or a whole number, got {text!r}") \
-            from None
-
-
-def ema(text):
-    if text.lower() in ("auto", "none", "off"):
-        return "auto" if text.lower() == "auto" else None
-    try:
-        return decay(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(
-            f"expected auto, none or a decay in (0, 1) such as 0.999, got {text!r}") from None
 
 
 class HelpFormatter(argparse.HelpFormatter):
