@@ -9,11 +9,9 @@ import math
 import keras
 from keras import layers
 
-from keras_genart.data.sources import check_image_size
 from keras_genart.networks.layers import (ClassAffine, ClassProjection, LatentClass,
                                           MinibatchStdDev)
-from keras_genart.options import NORMALIZATIONS, UPSAMPLINGS
-
+from keras_genart.options import NORMALIZATIONS, UPSAMPLINGS, check_image_size
 
 
 def stage_widths(image_size, base_width, max_width):
