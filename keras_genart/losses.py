@@ -119,11 +119,11 @@ class GradientPenalty:
     def __init__(self, weight=10.0):
         self.weight = float(weight)
 
-    def __call__(self, critic, real, fake, alpha):
+    def __call__(self, discriminator, real, fake, alpha):
         """Per-sample penalty (before `weight`).
 
         Args:
-            critic: callable `(pictures, training) -> logits`.
+            discriminator: callable `(pictures, training) -> logits`. The critic.
             real: tensor `(batch, ...)`. Real pictures.
             fake: tensor `(batch, ...)`. Generated pictures.
             alpha: tensor `(batch,)`. Interpolation factors in [0, 1].
@@ -134,7 +134,7 @@ class GradientPenalty:
         alpha = ops.reshape(alpha, (-1,) + (1,) * (len(real.shape) - 1))
         interpolates = real + alpha * (fake - real)
         gradients = _backend.current().gradient_wrt_inputs(
-            lambda x: critic(x, training=True), interpolates)
+            lambda x: discriminator(x, training=True), interpolates)
         return gradient_penalty(gradients)
 
 
@@ -163,25 +163,25 @@ class R1Penalty:
         self.interval = int(interval)
         self.group = int(group)
 
-    def every_update(self, judge, real):
+    def every_update(self, discriminator, real):
         """The penalty itself, per judged sample (before `weight`).
 
         Args:
-            judge: callable `(pictures, training) -> logits`.
+            discriminator: callable `(pictures, training) -> logits`.
             real: tensor `(batch, ...)`. Real pictures.
 
         Returns:
             Tensor `(batch // group,)`.
         """
         gradients = _backend.current().gradient_wrt_inputs(
-            lambda x: judge(x, training=False), real)
+            lambda x: discriminator(x, training=False), real)
         return r1_penalty(gradients, group=self.group)
 
-    def __call__(self, judge, real, updates, xla=False):
+    def __call__(self, discriminator, real, updates, xla=False):
         """The lazy penalty at the discriminator's update `updates` (before `weight`).
 
         Args:
-            judge: callable `(pictures, training) -> logits`.
+            discriminator: callable `(pictures, training) -> logits`.
             real: tensor `(batch, ...)`. Real pictures.
             updates: int tensor. The discriminator's updates so far (its
                 optimizer's `iterations`): R1 is due when it is a multiple
@@ -193,17 +193,17 @@ class R1Penalty:
             Tensor `(batch // group,)`: `interval` times R1 when due, else 0.
         """
         if self.interval == 1:
-            return self.every_update(judge, real)
+            return self.every_update(discriminator, real)
         backend = _backend.current()
         if real.shape[0] is None and xla and backend.XLA_COND_NEEDS_STATIC_BATCH:
             # TensorFlow's XLA failed to differentiate the cond with a batch size that
             # is unknown (a bounded dynamic shape) through the minibatch-std layer:
             # R1 at every update, at its own weight.
-            return self.every_update(judge, real)
+            return self.every_update(discriminator, real)
         due = ops.equal(ops.mod(updates, self.interval), 0)
         judged = ops.shape(real)[0] // self.group
         return ops.cond(due,
-                        lambda: self.every_update(judge, real) * float(self.interval),
+                        lambda: self.every_update(discriminator, real) * float(self.interval),
                         lambda: ops.zeros((judged,), "float32"))
 
 
