@@ -26,9 +26,10 @@ def copy_of(network):
 class GeneratorEMA:
     """The moving average of a model's generator, as a mixin of `AdversarialModel`.
 
-    The model sets `ema` (the decay, or None), `ema_generator` (the
-    average, or None), `generator` and `g_optimizer`; the mixin makes the
-    average the `sampling_generator`, updates it after each generator update
+    The model (a `GenerativeModel`, for `latent_dim` and `resolve_labels`)
+    sets `ema` (the decay, or None), `ema_generator` (the average, or None),
+    `generator` and `g_optimizer`; the mixin makes the average the
+    `sampling_generator`, updates it after each generator update
     (`_update_ema`) and gives it batch-norm statistics of its own
     (`refresh_sampling_statistics`).
     """
