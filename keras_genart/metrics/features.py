@@ -21,8 +21,7 @@ import numpy as np
 
 from keras_genart.errors import UserInputError
 from keras_genart.metrics.classifier import StyleClassifier
-from keras_genart.metrics.extractor import (  # noqa: F401  (KerasModelFeatures re-exported)
-    KerasExtractor, KerasModelFeatures)
+from keras_genart.metrics.extractor import KerasExtractor, KerasModelFeatures
 
 INCEPTION_WEIGHTS = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
