@@ -3,6 +3,8 @@
 Imports nothing heavy, so that `genart --help` does not load Keras.
 """
 
+from keras_genart.errors import UserInputError
+
 # Adversarial losses (keras_genart.losses); the CLI's --loss offers those that need no
 # regulariser of the discriminator.
 ADVERSARIAL_LOSSES = ("non_saturating", "minimax", "hinge", "least_squares", "wasserstein")
@@ -16,8 +18,25 @@ UPSAMPLINGS = ("transpose", "resize")
 # What pictures a generator makes: colour, or gray (one channel copied into red, green
 # and blue, so that a generator of gray data cannot tint them).
 COLORS = ("rgb", "gray")
-# Sides of the square pictures that the networks are built for (powers of two).
+# Picture sides the networks are built for: powers of two from 16 to 128.
 IMAGE_SIZES = (16, 32, 64, 128)
+
+
+def check_image_size(image_size):
+    """Raises unless image_size is one of `IMAGE_SIZES` (a power of two in [16, 128]).
+
+    Args:
+        image_size: int. The side of the pictures, in pixels.
+
+    Returns:
+        int: `image_size`.
+    """
+    if image_size not in IMAGE_SIZES:
+        raise UserInputError(
+            f"image size {image_size!r} is not supported; choose one of "
+            f"{', '.join(map(str, IMAGE_SIZES))} (powers of two from 16 to 128)"
+        )
+    return int(image_size)
 
 
 def check_final_size(image_size, final_size):

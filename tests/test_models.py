@@ -633,6 +633,26 @@ def test_r1_matches_hand_computation():
     np.testing.assert_allclose(_np(packed.r1_penalty(real4)), [np.sum(w2 ** 2)] * 2, rtol=1e-5)
 
 
+def test_penalties_are_callables_of_any_discriminator():
+    # The regularisers of losses.py take a function of pictures, not a model: a linear
+    # critic's gradient is w everywhere.
+    w = np.linspace(-0.3, 0.5, 16).astype("float32").reshape(16, 1)
+    critic = _linear_critic(w)
+    real = ops.convert_to_tensor(np.random.default_rng(1).standard_normal(
+        (4, 4, 4, 1)).astype("float32"))
+    gp = losses.GradientPenalty(10.0)
+    assert gp.weight == 10.0
+    np.testing.assert_allclose(_np(gp(critic, real, -real, ops.ones((4,)))),
+                               [(np.sqrt(np.sum(w ** 2)) - 1.0) ** 2] * 4, rtol=1e-5)
+    r1 = losses.R1Penalty(gamma=2.0, interval=3, group=2)
+    assert r1.weight == 1.0
+    pair = 2 * np.sum(w ** 2)  # a packed pair's gradient covers both its pictures
+    np.testing.assert_allclose(_np(r1.every_update(critic, real)), [pair] * 2, rtol=1e-5)
+    np.testing.assert_allclose(_np(r1(critic, real, ops.convert_to_tensor(3))),
+                               [3 * pair] * 2, rtol=1e-5)  # due: times the interval
+    np.testing.assert_array_equal(_np(r1(critic, real, ops.convert_to_tensor(4))), [0, 0])
+
+
 def test_lazy_r1_runs_every_interval_with_the_interval_as_weight(tiny_data):
     model = build_model("dcgan", seed=0, **TINY, d_normalization="none", minibatch_std=False)
     model = DCGAN(model.generator, model.discriminator, r1_weight=1.0, r1_interval=3, seed=0)

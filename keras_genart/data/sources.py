@@ -9,6 +9,7 @@ import numpy as np
 from keras_genart.data import builtin_art
 from keras_genart.data.image_folder import describe_summary, load_image_folder
 from keras_genart.errors import UserInputError, require_tensorflow
+from keras_genart.options import check_image_size  # re-exported: its old home
 
 DEFAULT_SOURCE = "builtin:abstract"
 BUILTIN_DEFAULT_SIZE = 4096
@@ -225,17 +226,6 @@ def to_square_rgb_uint8(image, image_size):
                             antialias=True)
     image = tf.clip_by_value(tf.round(image * 255.0), 0, 255)
     return tf.ensure_shape(tf.cast(image, tf.uint8), (image_size, image_size, 3))
-
-
-def check_image_size(image_size):
-    """Raises unless image_size is a power of two in [16, 128]."""
-    valid = (16, 32, 64, 128)
-    if image_size not in valid:
-        raise UserInputError(
-            f"image size {image_size!r} is not supported; choose one of "
-            f"{', '.join(map(str, valid))} (powers of two from 16 to 128)"
-        )
-    return int(image_size)
 
 
 __all__ = ["ImageData", "load_images", "parse_source", "check_image_size",

@@ -22,7 +22,7 @@ import os
 import numpy as np
 
 from keras_genart.errors import UserInputError
-from keras_genart.metrics.features import _as_unit_float, _KerasExtractor
+from keras_genart.metrics.extractor import KerasExtractor, KerasModelFeatures, as_unit_float
 
 WEIGHTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "style_classifier.npz")
 INPUT_SIZE = 32
@@ -60,7 +60,7 @@ def _softmax(logits):
     return e / e.sum(axis=1, keepdims=True)
 
 
-class StyleClassifier(_KerasExtractor):
+class StyleClassifier(KerasExtractor):
     """The built-in style classifier, as a feature extractor and a classifier.
 
     Args:
@@ -105,7 +105,7 @@ class StyleClassifier(_KerasExtractor):
         """Class probabilities `(n, classes)` of pictures (uint8 or [0, 1] floats)."""
         from keras import ops
 
-        images = _as_unit_float(images)
+        images = as_unit_float(images)
         out = [np.asarray(ops.convert_to_numpy(
             self.network(_resize(images[s:s + batch_size]), training=False)[1]), np.float64)
             for s in range(0, len(images), batch_size)]
@@ -131,8 +131,6 @@ class KerasClassifier:
     """
 
     def __init__(self, path, class_names=None):
-        from keras_genart.metrics.features import KerasModelFeatures
-
         self._model = KerasModelFeatures(path)
         count = self._model.dim
         if class_names is not None and len(class_names) != count:

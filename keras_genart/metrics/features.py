@@ -20,43 +20,13 @@ import os
 import numpy as np
 
 from keras_genart.errors import UserInputError
+from keras_genart.metrics.classifier import StyleClassifier
+from keras_genart.metrics.extractor import KerasExtractor, KerasModelFeatures
 
 INCEPTION_WEIGHTS = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
 
-def _as_unit_float(images):
-    images = np.asarray(images)
-    if images.ndim != 4 or images.shape[-1] != 3:
-        raise UserInputError(f"pictures must be (n, h, w, 3), got shape {images.shape}")
-    if images.dtype == np.uint8:
-        return images.astype(np.float32) / 255.0
-    images = images.astype(np.float32)
-    if not np.isfinite(images).all():
-        raise UserInputError("pictures contain NaN or infinite values")
-    return images
-
-
-class _KerasExtractor:
-    batch_size = 256
-
-    def __call__(self, images, progress=None):
-        from keras import ops
-
-        images = _as_unit_float(images)
-        out = []
-        for start in range(0, len(images), self.batch_size):
-            batch = images[start:start + self.batch_size]
-            features = self.model(self.preprocess(batch), training=False)
-            out.append(np.asarray(ops.convert_to_numpy(features), np.float32).reshape(len(batch), -1))
-            if progress is not None:
-                progress(min(start + self.batch_size, len(images)))
-        return np.concatenate(out) if out else np.zeros((0, self.dim), np.float32)
-
-    def preprocess(self, images):
-        return images
-
-
-class RandomFeatures(_KerasExtractor):
+class RandomFeatures(KerasExtractor):
     """A fixed-seed random conv net: resize to 64 px, four stride-2 3x3 convolutions
     (32, 64, 128, 256 filters, ReLU, He-normal weights drawn by NumPy), then mean and
     max pooling: 512 features.
@@ -97,7 +67,7 @@ class RandomFeatures(_KerasExtractor):
                 "input_size": self.input_size}
 
 
-class InceptionFeatures(_KerasExtractor):
+class InceptionFeatures(KerasExtractor):
     """Keras' InceptionV3 average-pool features (2048-d) at 299 px.
 
     Args:
@@ -150,41 +120,6 @@ class InceptionFeatures(_KerasExtractor):
                         "published FID protocol: compare these scores only with each other"}
 
 
-class KerasModelFeatures(_KerasExtractor):
-    """A user's `.keras` model: pictures in [0, 1], resized to its input size, -> vectors."""
-
-    name, version = "keras_model", 1
-
-    def __init__(self, path):
-        import keras
-
-        if not os.path.exists(path):
-            raise UserInputError(f"feature model '{path}' does not exist")
-        try:
-            self.model = keras.saving.load_model(path, compile=False)
-        except Exception as e:
-            raise UserInputError(f"cannot load feature model '{path}': {e}") from e
-        shape = self.model.input_shape
-        if not isinstance(shape, tuple) or len(shape) != 4 or shape[-1] != 3:
-            raise UserInputError(
-                f"feature model '{path}' takes inputs of shape {shape}; it must take "
-                "pictures (batch, height, width, 3)")
-        self.path, self.input_size = path, shape[1]
-        self.dim = int(np.prod([d for d in self.model.output_shape[1:]]))
-
-    def preprocess(self, images):
-        from keras import ops
-
-        if self.input_size is None or images.shape[1] == self.input_size:
-            return images
-        return ops.image.resize(images, (self.input_size, self.input_size), antialias=True)
-
-    @property
-    def identity(self):
-        return {"name": self.name, "version": self.version, "path": os.path.abspath(self.path),
-                "dim": self.dim}
-
-
 def get_extractor(spec="random", weights=None, seed=0):
     """An extractor by name (`random`, `inception`, `classifier`) or from a `.keras` path.
 
@@ -195,8 +130,6 @@ def get_extractor(spec="random", weights=None, seed=0):
     if spec == "inception":
         return InceptionFeatures(weights)
     if spec == "classifier":
-        from keras_genart.metrics.classifier import StyleClassifier
-
         return StyleClassifier(weights)
     if isinstance(spec, str) and spec.endswith(".keras"):
         return KerasModelFeatures(spec)

@@ -11,8 +11,8 @@ MODEL_TYPES = ("dcgan", "wgan-gp", "vae")
 MIXED_PRECISION = ("off", "bfloat16", "float16")
 
 _LAZY = {
-    "GenerativeModel": "keras_genart.models.base",
-    "AdversarialModel": "keras_genart.models.base",
+    "GenerativeModel": "keras_genart.models.generative",
+    "AdversarialModel": "keras_genart.models.adversarial",
     "DCGAN": "keras_genart.models.dcgan",
     "WGANGP": "keras_genart.models.wgan_gp",
     "VAE": "keras_genart.models.vae",

@@ -3,7 +3,8 @@
 import keras
 
 from keras_genart import losses
-from keras_genart.models.base import PACKAGE, AdversarialModel
+from keras_genart.models.adversarial import AdversarialModel
+from keras_genart.models.generative import PACKAGE
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

@@ -5,7 +5,8 @@ import numpy as np
 from keras import ops
 
 from keras_genart import imaging, latents, losses
-from keras_genart.models.base import PACKAGE, GenerativeModel, check_network_inputs
+from keras_genart.models.checks import check_network_inputs
+from keras_genart.models.generative import PACKAGE, GenerativeModel
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

@@ -9,11 +9,9 @@ import math
 import keras
 from keras import layers
 
-from keras_genart.data.sources import check_image_size
 from keras_genart.networks.layers import (ClassAffine, ClassProjection, LatentClass,
                                           MinibatchStdDev)
-from keras_genart.options import NORMALIZATIONS, UPSAMPLINGS
-
+from keras_genart.options import NORMALIZATIONS, UPSAMPLINGS, check_final_size, check_image_size
 
 
 def stage_widths(image_size, base_width, max_width):
@@ -146,18 +144,6 @@ def build_generator(image_size=32, latent_dim=128, base_width=64, max_width=512,
         images = layers.Activation("tanh", dtype="float32", name="images")(x)
     inputs = z if label is None or latent_class_shares is not None else [z, label]
     return keras.Model(inputs, images, name=name)
-
-
-def check_final_size(image_size, final_size):
-    """Refuses a last feature-map side that is not a power of two in [4, image_size / 2]."""
-    final_size = int(final_size)
-    if (final_size < 4 or final_size > image_size // 2
-            or final_size & (final_size - 1)):
-        sides = [4 * 2 ** i for i in range(int(math.log2(image_size)) - 2)]
-        raise ValueError(
-            f"final size {final_size}: the discriminator's last feature map for "
-            f"{image_size}px pictures may be {', '.join(map(str, sides))} pixels wide")
-    return final_size
 
 
 def build_downsampler(image_size=32, base_width=64, max_width=512,
