@@ -11,7 +11,7 @@ from keras_genart._lazy import lazy_getattr
 # load the exporter (and through it the TensorFlow-facing code).
 _NAMES = {"ExportError": "keras_genart.export.exporter",
           "export_model": "keras_genart.export.exporter",
-          "next_version": "keras_genart.export.exporter",
+          "next_version": "keras_genart.export.version_folders",
           "METADATA_FILE": "keras_genart.export.metadata",
           "read_metadata": "keras_genart.export.metadata"}
 __all__ = sorted(_NAMES)

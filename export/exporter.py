@@ -1,9 +1,7 @@
 """`export_model`: a trained model -> a TF Serving version folder with ONNX beside it."""
 
-import errno
 import json
 import os
-import shutil
 import time
 
 import numpy as np
@@ -11,8 +9,8 @@ import numpy as np
 from keras_genart._version import __version__
 from keras_genart.config import training_config
 from keras_genart.errors import ExportError, UserInputError, require_modules, require_tensorflow
-from keras_genart.export.metadata import (METADATA_FILE, NAME_PATTERN, VERSION_PATTERN,
-                                         artifact_hashes)
+from keras_genart.export.metadata import METADATA_FILE, NAME_PATTERN, artifact_hashes
+from keras_genart.export.version_folders import reserve_version
 from keras_genart.imaging import atomic_write_bytes
 from keras_genart.latents import (ARC_MARGIN, LATENT_CLASS_RECIPE, LATENT_RECIPE,
                                   TRUNCATION_RECIPE, VARIATION_RECIPE, sample_latents)
@@ -28,56 +26,6 @@ RENDER_TOLERANCE = 1 / 255
 def parity_limit(check):
     """The largest difference from Keras allowed for a parity check's name."""
     return RENDER_TOLERANCE if check.endswith(":render") else PARITY_TOLERANCE
-
-
-def next_version(model_dir):
-    """One more than the highest numeric version folder (1 when there is none)."""
-    names = os.listdir(model_dir) if os.path.isdir(model_dir) else []
-    versions = [int(n) for n in names if VERSION_PATTERN.fullmatch(n)]
-    return max(versions, default=0) + 1
-
-
-def _rename_exchange(a, b):
-    """Swaps two paths in one step (Linux `renameat2(RENAME_EXCHANGE)`).
-
-    Returns False where the system or the file system cannot.
-    """
-    import ctypes
-
-    try:
-        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):  # not Linux, or a libc without it
-        return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
-                          ctypes.c_uint]
-    at_fdcwd, rename_exchange = -100, 2
-    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
-        return False
-    raise OSError(code, os.strerror(code), a)
-
-
-def replace_dir(new, final):
-    """Moves folder `new` to `final`, replacing a `final` that exists without a gap.
-
-    On Linux the two folders trade places in one step and the old one is
-    removed after, so a server reading `final` sees the old files or the new
-    ones, never none. Elsewhere the old folder is renamed away first (a gap
-    of two renames).
-    """
-    if os.path.lexists(final):
-        if _rename_exchange(new, final):
-            shutil.rmtree(new)  # the old version, now under the temporary name
-            return
-        old = os.path.join(os.path.dirname(final),
-                           f".old-{os.path.basename(final)}-{os.getpid()}")
-        os.replace(final, old)
-        os.replace(new, final)
-        shutil.rmtree(old, ignore_errors=True)
-        return
-    os.replace(new, final)
 
 
 def _check_name(name):
@@ -119,16 +67,19 @@ def export_model(model, out_dir, name=None, version=None, formats=FORMATS, opset
                  force=False, log=print, parity_samples=8):
     """Exports a model's generator as SavedModel and ONNX, checked for parity.
 
-    The version is written into a hidden temporary folder and renamed into
-    `out_dir/NAME/VERSION` only after the parity check passed, so a server
-    watching `out_dir` never sees a half-written version.
+    The version number is reserved first (so that concurrent exports into
+    one folder take different numbers), the version is written into a hidden
+    folder and renamed into `out_dir/NAME/VERSION` only after the parity check
+    passed, so a server watching `out_dir` never sees a half-written version
+    (`keras_genart.export.version_folders`).
 
     Args:
         model: a keras_genart model, or the path of a run folder or `.keras` file.
         out_dir: str. The model base folder (TF Serving's `--model_base_path`
             is `out_dir/NAME`).
         name: str. Model name. Defaults to the model type (`dcgan`, ...).
-        version: int. Defaults to one more than the highest present.
+        version: int. Defaults to one more than the highest present (or the
+            next one that no running export holds).
         formats: list of `"savedmodel"`, `"onnx"`. Defaults to both.
         opset: int. ONNX opset. Defaults to 17.
         force: bool. Replace an existing version. Defaults to False.
@@ -156,21 +107,15 @@ def export_model(model, out_dir, name=None, version=None, formats=FORMATS, opset
                         "pip install keras_genart")
     name = _check_name(name or model.model_type)  # the CLI's spelling: dcgan, wgan-gp, vae
     model_dir = os.path.join(out_dir, name)
-    version = next_version(model_dir) if version is None else int(version)
-    if version < 1:
+    version = None if version is None else int(version)
+    if version is not None and version < 1:
         raise UserInputError(f"version must be a positive integer, got {version}")
-    final_dir = os.path.join(model_dir, str(version))
-    if os.path.exists(final_dir) and not force:
-        raise UserInputError(
-            f"version {version} of '{name}' already exists in {model_dir}; pass --force to "
-            "replace it or leave --version out for the next free one")
-
     made = [d for d in (model_dir, out_dir) if not os.path.isdir(d)]
-    os.makedirs(model_dir, exist_ok=True)
-    tmp_dir = os.path.join(model_dir, f".tmp-{version}-{os.getpid()}")
-    shutil.rmtree(tmp_dir, ignore_errors=True)
-    os.makedirs(tmp_dir)
+    reservation = None
     try:
+        # Held from here to the end: a concurrent export takes another number.
+        reservation = reserve_version(model_dir, version, force)
+        version, tmp_dir = reservation.version, reservation.work_dir
         # Latents as sampled, and two of three times the usual norm (truncation
         # and interpolation reach such latents; saturating layers hide there).
         z = np.concatenate([sample_latents(parity_samples, model.latent_dim, seed=0),
@@ -214,14 +159,17 @@ def export_model(model, out_dir, name=None, version=None, formats=FORMATS, opset
                              _run_info(source), source, tmp_dir)
         atomic_write_bytes(os.path.join(tmp_dir, METADATA_FILE),
                            (json.dumps(metadata, indent=2) + "\n").encode())
-        replace_dir(tmp_dir, final_dir)  # --force: a server never sees the version missing
+        reservation.publish()  # --force: a server never sees the version missing
     finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
+        if reservation is not None:
+            reservation.release()
         for folder in made:  # a failed first export leaves no empty folders
-            if os.path.isdir(folder) and not os.listdir(folder):
+            try:
                 os.rmdir(folder)
-    log(f"exported {name} version {version} to {final_dir}")
-    return {**metadata, "path": final_dir}
+            except OSError:  # not empty: another export's, or this one's result
+                pass
+    log(f"exported {name} version {version} to {reservation.final_dir}")
+    return {**metadata, "path": reservation.final_dir}
 
 
 def _metadata(model, name, version, formats, signatures, opset, parity, run, source,

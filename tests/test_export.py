@@ -99,7 +99,7 @@ def test_versions_increment_and_are_never_overwritten(exported, tmp_path):
 def test_force_never_leaves_the_version_missing(tmp_path, monkeypatch, exchange):
     import threading
 
-    from keras_genart.export import exporter
+    from keras_genart.export import version_folders as exporter
 
     if not exchange:  # the fallback for systems without renameat2
         monkeypatch.setattr(exporter, "_rename_exchange", lambda a, b: False)
@@ -251,3 +251,181 @@ def test_cli_export_from_run_folder(tmp_path):
     assert metadata["training_config"]["model"]["type"] == "dcgan"
     assert main(["export", str(run), "--out", str(tmp_path / "out"), "--name", "mine",
                  "--version", "1"]) == 2
+
+
+def _export_while_another_waits(model, root, first, second):
+    """Runs export `first` in a thread, holds it between its parity check and its final
+    rename, runs export `second` meanwhile, then lets the first one finish.
+
+    Returns the two outcomes (the metadata or the exception raised) and what `root/art`
+    held while the first export waited.
+    """
+    import threading
+
+    from keras_genart.serving.runtime import find_versions
+
+    held, release = threading.Event(), threading.Event()
+    outcomes, seen = {}, {}
+
+    def log(line):
+        if line.startswith("parity:"):  # after the version was chosen, before the rename
+            held.set()
+            assert release.wait(120)
+
+    def run(key, kwargs, log):
+        try:
+            outcomes[key] = export_model(model, root, name="art", formats=["onnx"], log=log,
+                                         **kwargs)
+        except (Exception, KeyboardInterrupt) as error:  # noqa: B902 (reported, not raised)
+            outcomes[key] = error
+
+    thread = threading.Thread(target=run, args=("first", first, log))
+    thread.start()
+    try:
+        assert held.wait(300)
+        run("second", second, QUIET["log"])
+        seen["entries"] = sorted(os.listdir(root / "art"))
+        seen["served"] = find_versions(str(root / "art"))
+        seen["snapshot"] = root.parent / "snapshot"
+        import shutil
+
+        shutil.copytree(root, seen["snapshot"], symlinks=True)  # what a kill -9 leaves
+    finally:
+        release.set()
+        thread.join()
+    return outcomes["first"], outcomes["second"], seen
+
+
+def test_racing_exports_take_the_next_free_versions(exported, tmp_path):
+    root = tmp_path / "models"
+    first, second, seen = _export_while_another_waits(exported["model"], root, {}, {})
+    assert not isinstance(first, BaseException), first
+    assert not isinstance(second, BaseException), second
+    assert {first["version"], second["version"]} == {1, 2}
+    assert sorted(os.listdir(root / "art")) == ["1", "2"]  # nothing lost, nothing left over
+    for metadata in (first, second):
+        assert read_metadata(metadata["path"])["version"] == metadata["version"]
+        assert os.path.basename(metadata["path"]) == str(metadata["version"])
+    # While the first waited, only the finished version was a version folder: the
+    # reserved one is hidden from a server polling the folder (and from TF Serving).
+    assert [e for e in seen["entries"] if not e.startswith(".")] == [str(second["version"])]
+    assert seen["served"] == [second["version"]]
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_racing_exports_of_one_version_fail_the_second_in_one_line(exported, tmp_path,
+                                                                     force):
+    root = tmp_path / "models"
+    if force:  # --force replaces a finished version, never one being written
+        export_model(exported["model"], root, name="art", version=3, formats=["onnx"],
+                     **QUIET)
+    asked = dict(version=3, force=force)
+    first, second, _ = _export_while_another_waits(exported["model"], root, asked, asked)
+    assert not isinstance(first, BaseException), first
+    assert first["version"] == 3 and read_metadata(first["path"])["version"] == 3
+    assert isinstance(second, UserInputError)
+    message = str(second)
+    assert "\n" not in message
+    assert "version 3 of 'art' is being exported by another export" in message
+    assert "leave --version out for the next free one" in message
+    assert sorted(os.listdir(root / "art")) == ["3"]
+
+
+def test_an_interrupted_export_leaves_nothing_a_server_loads(exported, tmp_path):
+    from keras_genart.serving.runtime import find_versions
+
+    root = tmp_path / "models"
+
+    def interrupt(line):
+        if line.startswith("parity:"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        export_model(exported["model"], root, name="art", formats=["onnx"], log=interrupt)
+    assert not root.exists()  # a first export leaves no empty folders either
+    # Killed outright while another export waited: the copy holds its reservation as
+    # it was. No server loads it, and the next export takes the number over.
+    _, second, seen = _export_while_another_waits(exported["model"], root, {}, {})
+    crashed = seen["snapshot"] / "art"
+    assert find_versions(str(crashed)) == [2]
+    assert [e for e in os.listdir(crashed) if not e.startswith(".")] == ["2"]
+    again = export_model(exported["model"], seen["snapshot"], name="art", formats=["onnx"],
+                         **QUIET)
+    assert again["version"] == 3
+    assert sorted(os.listdir(crashed)) == ["2", "3"]  # the dead reservation is gone
+
+
+@pytest.fixture(params=["renameat2", "fallback"])
+def version_folders(request, monkeypatch):
+    """keras_genart.export.version_folders, with Linux' renameat2 or without it."""
+    from keras_genart.export import version_folders
+
+    if request.param == "fallback":
+        monkeypatch.setattr(version_folders, "_renameat2", lambda a, b, flags: False)
+    return version_folders
+
+
+def test_reservations_racing_take_distinct_numbers(version_folders, tmp_path):
+    import threading
+
+    model_dir = str(tmp_path / "art")
+    os.makedirs(os.path.join(model_dir, "4"))
+    start, reservations = threading.Barrier(8), []
+
+    def reserve():
+        start.wait()
+        reservations.append(version_folders.reserve_version(model_dir))
+
+    threads = [threading.Thread(target=reserve) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r.version for r in reservations) == list(range(5, 13))
+    for reservation in reservations:
+        reservation.publish()
+        reservation.release()
+    assert sorted(os.listdir(model_dir), key=int) == [str(v) for v in range(4, 13)]
+
+
+def test_a_dead_exports_reservation_is_taken_over(version_folders, tmp_path):
+    model_dir = str(tmp_path / "art")
+    live = version_folders.reserve_version(model_dir, version=1)
+    with pytest.raises(UserInputError, match=r"version 1 of 'art' is being exported by "
+                                             r"another export \(process \d+ on "):
+        version_folders.reserve_version(model_dir, version=1, force=True)
+    other = version_folders.reserve_version(model_dir)
+    assert other.version == 2
+    live._lock.close()  # the process died: the kernel dropped its lock, nothing else ran
+    taken = version_folders.reserve_version(model_dir, version=1)
+    assert taken.version == 1 and os.listdir(taken.work_dir) == []
+    for reservation in (taken, other):
+        reservation.release()
+    assert os.listdir(model_dir) == []
+
+
+def test_a_version_finished_while_reserving_is_not_taken(version_folders, tmp_path,
+                                                        monkeypatch):
+    model_dir = str(tmp_path / "art")
+    claim_name = version_folders._claim_name
+
+    def finish_meanwhile(claim, path):  # another export publishes 1 in between
+        os.makedirs(os.path.join(model_dir, "1"), exist_ok=True)
+        return claim_name(claim, path)
+
+    monkeypatch.setattr(version_folders, "_claim_name", finish_meanwhile)
+    assert version_folders.reserve_version(model_dir).version == 2
+    with pytest.raises(UserInputError, match="version 1 of 'art' already exists"):
+        version_folders.reserve_version(str(tmp_path / "art"), version=1)
+
+
+def test_publishing_never_replaces_an_unreserved_version(version_folders, tmp_path):
+    model_dir = str(tmp_path / "art")
+    reservation = version_folders.reserve_version(model_dir)
+    os.makedirs(os.path.join(model_dir, "1", "variables"))  # written by something else
+    with pytest.raises(ExportError, match="version 1 of 'art' appeared in .* nothing was "
+                                          "replaced"):
+        reservation.publish()
+    reservation.release()
+    assert os.listdir(model_dir) == ["1"] and os.listdir(os.path.join(model_dir, "1")) == [
+        "variables"]
