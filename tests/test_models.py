@@ -173,7 +173,7 @@ def test_networks_scale_with_image_size(size, layers_expected):
 
 
 def test_discriminator_final_size_leaves_out_the_widest_stages():
-    from keras_genart.runs import TrainConfig, resolved_d_final_size
+    from keras_genart.config import ModelConfig, TrainConfig, resolve_model
 
     def convs(d):
         return [l.name for l in d.layers if isinstance(l, keras.layers.Conv2D)]
@@ -188,12 +188,12 @@ def test_discriminator_final_size_leaves_out_the_widest_stages():
 
     assert last_side(build_model("dcgan", **TINY)) == 8  # the defaults
     assert last_side(build_model("wgan-gp", **TINY)) == 4
-    assert resolved_d_final_size(TrainConfig(model="wgan-gp")) == 4
+    assert resolve_model(ModelConfig("wgan-gp")).d_final_size == 4
     for size in (2, 6, 32):
         with pytest.raises(UserInputError, match=f"final size {size}: .* may be 4, 8 pixels"):
             build_model("dcgan", d_final_size=size, **TINY)
     with pytest.raises(UserInputError, match="are for GANs"):
-        TrainConfig(model="vae", d_final_size=8)
+        TrainConfig.from_flat(model="vae", d_final_size=8)
 
 
 def test_default_discriminator_normalization_follows_the_model():
