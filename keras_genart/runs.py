@@ -18,7 +18,7 @@ from keras_genart.artifacts import load_trained_model  # noqa: F401  (moved; old
 from keras_genart.config import TrainConfig  # noqa: F401  (its home before config.py)
 from keras_genart.errors import UserInputError
 from keras_genart.imaging import atomic_write_bytes
-from keras_genart.metrics.names import SCORES
+from keras_genart.options import SCORES
 
 CONFIG_FILE = "config.json"
 MODEL_FILE = "model.keras"

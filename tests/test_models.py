@@ -25,8 +25,9 @@ def test_dcgan_standard_checks(loss, parts, tiny_data, tmp_path):
     model = run_model_checks(
         lambda: build_model("dcgan", loss=loss, seed=1, **parts, **TINY), tiny_data, tmp_path)
     assert isinstance(model, DCGAN) and model.loss_kind == loss
-    assert model.shared_fakes == parts.get("shared_fakes", False)
-    assert (model.ema_generator is not None) == ("ema" in parts)
+    # build_model's defaults are genart train's: shared fakes and a moving average.
+    assert model.shared_fakes == parts.get("shared_fakes", True)
+    assert model.ema == parts.get("ema", 0.999) and model.ema_generator is not None
     assert model.class_names == parts.get("class_names")
     assert model.gray == parts.get("gray", False)
     pictures = model.generate(3, seed=0)

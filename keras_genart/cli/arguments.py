@@ -10,7 +10,7 @@ from keras_genart.config import kinds
 from keras_genart.config.arguments import argparse_type
 from keras_genart.errors import UserInputError
 from keras_genart.export.metadata import VERSION_PATTERN
-from keras_genart.metrics.names import check_metrics
+from keras_genart.options import check_metrics
 
 
 # The kinds of `keras_genart.config`, as argparse types: one check and one message for a

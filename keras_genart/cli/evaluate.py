@@ -7,7 +7,7 @@ from keras_genart._version import __version__
 from keras_genart.cli.arguments import (add_command, image_size, metric_list,
                                         non_negative_int, positive_int)
 from keras_genart.errors import UserInputError
-from keras_genart.metrics.names import FEATURE_METRICS, METRICS
+from keras_genart.options import FEATURE_METRICS, METRICS
 
 
 def _metrics(args):

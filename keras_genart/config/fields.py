@@ -10,10 +10,8 @@ from keras_genart.config.kinds import (AUTO, augment_list, bool_or_auto, boolean
                                        positive_int, text, unit_float)
 from keras_genart.config.presets import RUN_PRESETS, _preset_help
 from keras_genart.errors import UserInputError
-from keras_genart.metrics.names import SCORES
-from keras_genart.models import MIXED_PRECISION, MODEL_TYPES
-from keras_genart.options import (COLORS, DCGAN_LOSSES, NORMALIZATIONS, UPSAMPLINGS,
-                                  check_final_size)
+from keras_genart.options import (COLORS, DCGAN_LOSSES, MIXED_PRECISION, MODEL_TYPES,
+                                  NORMALIZATIONS, SCORES, UPSAMPLINGS, check_final_size)
 
 _optional, _or_auto, _or_unused = kinds._optional, kinds._or_auto, kinds._or_unused
 

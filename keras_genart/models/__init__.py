@@ -6,9 +6,7 @@ Imported lazily so that reading `MODEL_TYPES` does not load TensorFlow.
 import importlib
 
 from keras_genart._lazy import lazy_getattr
-
-MODEL_TYPES = ("dcgan", "wgan-gp", "vae")
-MIXED_PRECISION = ("off", "bfloat16", "float16")
+from keras_genart.options import MIXED_PRECISION, MODEL_TYPES
 
 _LAZY = {
     "GenerativeModel": "keras_genart.models.generative",

@@ -4,7 +4,7 @@ the run folders and library users call."""
 from keras_genart import latents
 from keras_genart.errors import UserInputError
 
-from keras_genart.models import MIXED_PRECISION, MODEL_TYPES
+from keras_genart.options import MIXED_PRECISION, MODEL_TYPES
 
 
 def build_model(model="dcgan", *, seed=None, classes=None, class_shares=None,
