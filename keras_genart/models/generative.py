@@ -336,7 +336,7 @@ class GenerativeModel(keras.Model):
                 XLA on GPUs, not under `tf.distribute`, and on CPUs times
                 both ways at the start of a long `fit` (1,000 steps or more)
                 and keeps the faster: XLA was 0.4x as fast as graph mode on
-                one CPU and 1.9x on another (see the README).
+                one CPU and 1.9x on another (benchmarks/README.md).
             steps_per_execution: int. Batches per compiled call. Defaults to 1.
             run_eagerly: bool. Defaults to False.
             **optimizers: the model's optimizers by name (`optimizer` for the
