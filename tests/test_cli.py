@@ -261,17 +261,24 @@ def test_progress_in_a_log_file_is_one_line_per_epoch(tmp_path):
     assert "Epoch 1/2" in result.stdout and "Epoch 2/2" in result.stdout
 
 
-def test_gray_data_trains_a_gray_generator_unless_told_otherwise(tmp_path, capsys):
+def _gray_folder_args(tmp_path):
+    """TINY_ARGS with --data a folder of 8 gray 16 px pictures."""
     import numpy as np
-
-    from keras_genart.runs import TrainConfig, load_trained_model
 
     data = tmp_path / "gray"
     data.mkdir()
     rng = np.random.default_rng(0)
     for i in range(8):
         Image.fromarray(rng.integers(0, 256, (16, 16), dtype=np.uint8)).save(data / f"{i}.png")
-    args = [str(data) if a == "builtin:abstract:32" else a for a in TINY_ARGS]
+    return [str(data) if a == "builtin:abstract:32" else a for a in TINY_ARGS]
+
+
+def test_gray_data_trains_a_gray_generator_unless_told_otherwise(tmp_path, capsys):
+    import numpy as np
+
+    from keras_genart.runs import TrainConfig, load_trained_model
+
+    args = _gray_folder_args(tmp_path)
     for colors, gray in (("auto", True), ("rgb", False)):
         run = tmp_path / colors
         assert main(["train", "dcgan", "--epochs", "1", "--steps-per-epoch", "1", "--colors",
@@ -293,14 +300,7 @@ def test_sample_tells_a_folder_that_is_not_a_run(tmp_path, capsys):
 def test_a_resumed_run_keeps_what_auto_meant_in_it(tmp_path, capsys):
     # Trained on gray pictures with --colors auto: resumed without the flag, or with
     # --colors gray (what auto meant), it goes on; --colors rgb is another model.
-    import numpy as np
-
-    data = tmp_path / "gray"
-    data.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(8):
-        Image.fromarray(rng.integers(0, 256, (16, 16), dtype=np.uint8)).save(data / f"{i}.png")
-    args = [str(data) if a == "builtin:abstract:32" else a for a in TINY_ARGS]
+    args = _gray_folder_args(tmp_path)
     run = str(tmp_path / "run")
     assert main(["train", "dcgan", "--epochs", "1", "--steps-per-epoch", "1", "--run-dir",
                  run, *args]) == 0
