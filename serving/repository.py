@@ -163,12 +163,26 @@ class ModelRepository:
                 message = f"version {version} of {name!r} failed to load: {e}"
                 log.warning(message)
                 with self._lock:
-                    self._failed[key] = (stamp, message)
+                    if self._configured_at(name, path, version):
+                        self._failed[key] = (stamp, message)
                 raise ApiError(404, message) from e
             with self._lock:
-                self._loaded[key] = (stamp, generator)
-                self._failed.pop(key, None)
+                # A config reload during the load (the model gone or moved) has
+                # unloaded that model already: the caller still gets what it
+                # asked for, but nothing keeps it once its requests finish.
+                if self._configured_at(name, path, version):
+                    self._loaded[key] = (stamp, generator)
+                    self._failed.pop(key, None)
             return generator
+
+    def _configured_at(self, name, path, version):
+        """Whether version `version` of `name` is still at `path` (a config reload
+        may have removed or moved the model). Called under `self._lock`, which
+        `set_configs` holds while it swaps the configuration."""
+        if self._configs is None:
+            return True
+        config = self._configs.get(name)
+        return config is not None and os.path.join(config.base_path, str(version)) == path
 
     def _is_loading(self, name, version):
         with self._lock:

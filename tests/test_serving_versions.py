@@ -1,0 +1,74 @@
+"""The model repository's versions: what a config reload, a load in progress and the
+version policy do to them, with loaders that stand in for onnxruntime."""
+
+import os
+import threading
+from types import SimpleNamespace
+
+import pytest
+
+
+def _version(root, name, version):
+    """A version folder as `find_versions` sees one (the stub loaders never read it)."""
+    folder = os.path.join(root, name, str(version))
+    os.makedirs(folder, exist_ok=True)
+    for file in ("metadata.json", "model.onnx"):
+        with open(os.path.join(folder, file), "w") as f:
+            f.write("{}")
+    return folder
+
+
+def _config(models):
+    """A model config file's text: `models` is [(name, base_path, policy)]."""
+    blocks = "\n".join(f'config {{ name: "{name}" base_path: "{base}" '
+                       f"model_version_policy {{ {policy} }} }}"
+                       for name, base, policy in models)
+    return "model_config_list {\n" + blocks + "\n}\n"
+
+
+class _SlowLoad:
+    """A loader that holds the load of one folder until `release` is set."""
+
+    def __init__(self, slow_path):
+        self.slow_path = os.path.normpath(slow_path)
+        self.loading, self.release = threading.Event(), threading.Event()
+
+    def __call__(self, path):
+        if os.path.normpath(path) == self.slow_path:
+            self.loading.set()
+            assert self.release.wait(30)
+        return SimpleNamespace(path=path)
+
+
+# --- issue 28, item 9: a load that a config reload overtakes ---------------------------
+
+@pytest.mark.parametrize("change", ["removed", "moved"])
+def test_a_load_overtaken_by_a_config_reload_is_not_kept(tmp_path, change):
+    from keras_genart.serving.config import parse_model_config
+    from keras_genart.serving.repository import ModelRepository
+
+    for version in (1, 2):
+        _version(tmp_path / "a", "art", version)
+        _version(tmp_path / "b", "art", version)
+    _version(tmp_path, "other", 1)
+    load = _SlowLoad(tmp_path / "a" / "art" / "2")
+    before = _config([("art", "a/art", "all {}"), ("other", "other", "latest {}")])
+    after = _config([("other", "other", "latest {}")] if change == "removed" else
+                    [("art", "b/art", "all {}"), ("other", "other", "latest {}")])
+    repo = ModelRepository(configs=parse_model_config(before, str(tmp_path)), load=load)
+    answer = {}
+    request = threading.Thread(target=lambda: answer.update(got=repo.get("art", 2)))
+    request.start()
+    try:
+        assert load.loading.wait(10)
+        # The file changes while version 2 of the old "art" loads.
+        repo.set_configs(parse_model_config(after, str(tmp_path)))
+    finally:
+        load.release.set()
+        request.join(30)
+    # The request in flight finishes on what it loaded; the repository keeps none of it.
+    version, generator = answer["got"]
+    assert version == 2 and generator.path == str(tmp_path / "a" / "art" / "2")
+    assert repo.loaded_versions("art") == []
+    if change == "moved":  # the next request loads the new folder
+        assert repo.get("art", 2)[1].path == str(tmp_path / "b" / "art" / "2")
