@@ -72,3 +72,29 @@ def test_a_load_overtaken_by_a_config_reload_is_not_kept(tmp_path, change):
     assert repo.loaded_versions("art") == []
     if change == "moved":  # the next request loads the new folder
         assert repo.get("art", 2)[1].path == str(tmp_path / "b" / "art" / "2")
+
+
+# --- issue 28, item 9: a model name ends at its last character, not before a newline --------
+
+def test_a_model_name_with_a_trailing_newline_is_refused(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from keras_genart.errors import UserInputError
+    from keras_genart.export import export_model
+    from keras_genart.serving.config import ConfigError, parse_model_config
+    from keras_genart.serving.requests import ApiError
+    from keras_genart.serving.server import create_app
+
+    _version(tmp_path, "dcgan\n", 1)  # a folder that `$` took for the model "dcgan"
+    client = TestClient(create_app(tmp_path, load=lambda path: SimpleNamespace(path=path)))
+    assert client.get("/v1/models").json() == {"models": []}
+    # (Starlette's route drops a trailing newline itself: this asks for "dcgan".)
+    assert client.get("/v1/models/dcgan%0A").status_code == 404
+    with pytest.raises(ApiError, match=r"model name 'dcgan\\n' is not valid"):
+        client.app.state.repository.get("dcgan\n")
+    with pytest.raises(ConfigError, match=r"model name 'dcgan\\n' is not allowed"):
+        parse_model_config(_config([("dcgan\\n", "m", "latest {}")]))
+    with pytest.raises(UserInputError, match=r"model name 'dcgan\\n' is not allowed"):
+        export_model(SimpleNamespace(model_type="dcgan"), tmp_path / "out", name="dcgan\n",
+                     formats=["savedmodel"], log=lambda *_: None)
+    assert not (tmp_path / "out").exists()
