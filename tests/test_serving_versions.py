@@ -98,3 +98,83 @@ def test_a_model_name_with_a_trailing_newline_is_refused(tmp_path):
         export_model(SimpleNamespace(model_type="dcgan"), tmp_path / "out", name="dcgan\n",
                      formats=["savedmodel"], log=lambda *_: None)
     assert not (tmp_path / "out").exists()
+
+
+# --- issue 28, item 5: the config file's strings, and base paths that do not exist -----------
+
+@pytest.mark.parametrize("literal", [
+    '"/models/modèle"',                      # UTF-8 as it is
+    r'"/models/mod\303\250le"',              # octal bytes of UTF-8
+    r'"/models/mod\xc3\xa8le"',              # hex bytes of UTF-8
+    r'"/models/mod\u00e8le"', r"'/models/mod\U000000e8le'"])
+def test_config_strings_read_as_protobuf_text_format(literal):
+    from keras_genart.serving.config import parse_model_config
+
+    text = f'model_config_list {{ config {{ name: "art" base_path: {literal} }} }}'
+    assert parse_model_config(text)["art"].base_path == "/models/modèle"
+
+
+def test_config_string_escapes_and_their_errors():
+    from keras_genart.serving.config import ConfigError, parse_model_config
+
+    def base_path(literal):
+        text = f'model_config_list {{\nconfig {{ name: "a" base_path: {literal} }} }}'
+        return parse_model_config(text)["a"].base_path
+
+    assert base_path(r"""'/m/it\'s \"q\" a\\b\?\x41\101\t\n'""") == "/m/it's \"q\" a\\b?AA\t\n"
+    assert base_path(r'"/m/\ud83c\udfa8"') == "/m/\U0001f3a8"  # a surrogate pair
+    for literal, message in [(r'"/m/\q"', r"line 2: unknown escape '\\q'"),
+                             (r'"/m/\x"', r"unknown escape '\\x'"),
+                             (r'"/m/\400"', r"'\\400' is over \\377"),
+                             (r'"/m/\udfa8"', "surrogate"),
+                             (r'"/m/\U00110000"', "not a Unicode character"),
+                             (r'"/m/\377"', "line 2: .* is not UTF-8")]:
+        with pytest.raises(ConfigError, match=message):
+            base_path(literal)
+
+
+def test_a_base_path_that_does_not_exist_is_a_config_error(tmp_path, caplog):
+    import logging
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from keras_genart.serving.config import ConfigError, read_model_config
+    from keras_genart.serving.repository import poll_config
+    from keras_genart.serving.server import create_app
+
+    _version(tmp_path, "modèle", 1)
+    config = tmp_path / "models.config"
+    config.write_text(_config([("art", r"mod\303\250le", "latest {}")]), encoding="utf-8")
+    app = create_app(model_config_file=str(config), config_poll_seconds=0,
+                     load=lambda path: SimpleNamespace(path=path))
+    assert TestClient(app).get("/v1/models/art").status_code == 200
+    # A reload that names a missing folder keeps the configuration it had.
+    stop = threading.Event()
+    with caplog.at_level(logging.ERROR, logger="keras_genart.serving"):
+        poller = threading.Thread(target=poll_config,
+                                  args=(app.state.repository, str(config), 0.02, stop))
+        poller.start()
+        try:
+            time.sleep(0.2)  # the poller has seen the file as it was
+            config.write_text(_config([("art", "mod\\303\\250le", "latest {}"),
+                                       ("gone", "nowhere", "all {}")]), encoding="utf-8")
+            assert _eventually(lambda: "nowhere' of model 'gone'" in caplog.text)
+        finally:
+            stop.set()
+            poller.join(10)
+    assert app.state.repository.model_names() == ["art"]
+    with pytest.raises(ConfigError, match=r"models.config: line 3: base_path '.*nowhere' of "
+                                          r"model 'gone' does not exist"):
+        read_model_config(config)
+
+
+def _eventually(check, seconds=30):
+    import time
+
+    deadline = time.time() + seconds
+    while not check():
+        if time.time() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
