@@ -7,14 +7,19 @@ from types import SimpleNamespace
 
 import pytest
 
+from tests.test_serving import _eventually
+
 
 def _version(root, name, version):
-    """A version folder as `find_versions` sees one (the stub loaders never read it)."""
+    """A version folder as `find_versions` sees one (the stub loaders never read it).
+    Its files' times are the same everywhere, so that a Generator loaded from another
+    folder would pass for this one's (the repository tells them apart by size and time)."""
     folder = os.path.join(root, name, str(version))
     os.makedirs(folder, exist_ok=True)
     for file in ("metadata.json", "model.onnx"):
         with open(os.path.join(folder, file), "w") as f:
             f.write("{}")
+        os.utime(os.path.join(folder, file), ns=(10**18, 10**18))
     return folder
 
 
@@ -26,17 +31,23 @@ def _config(models):
     return "model_config_list {\n" + blocks + "\n}\n"
 
 
-class _SlowLoad:
-    """A loader that holds the load of one folder until `release` is set."""
+class _Loads:
+    """A loader that records what it loads, refuses `broken` folders, and holds `slow` ones
+    until `release` is set."""
 
-    def __init__(self, slow_path):
-        self.slow_path = os.path.normpath(slow_path)
-        self.loading, self.release = threading.Event(), threading.Event()
+    def __init__(self, broken=(), slow=()):
+        self.broken = {os.path.normpath(p) for p in broken}
+        self.slow = {os.path.normpath(p) for p in slow}
+        self.paths, self.loading, self.release = [], threading.Event(), threading.Event()
 
     def __call__(self, path):
-        if os.path.normpath(path) == self.slow_path:
+        path = os.path.normpath(path)
+        if path in self.slow:
             self.loading.set()
             assert self.release.wait(30)
+        if path in self.broken:
+            raise ValueError("model.onnx is cut short")
+        self.paths.append(path)
         return SimpleNamespace(path=path)
 
 
@@ -51,7 +62,7 @@ def test_a_load_overtaken_by_a_config_reload_is_not_kept(tmp_path, change):
         _version(tmp_path / "a", "art", version)
         _version(tmp_path / "b", "art", version)
     _version(tmp_path, "other", 1)
-    load = _SlowLoad(tmp_path / "a" / "art" / "2")
+    load = _Loads(slow=[tmp_path / "a" / "art" / "2"])
     before = _config([("art", "a/art", "all {}"), ("other", "other", "latest {}")])
     after = _config([("other", "other", "latest {}")] if change == "removed" else
                     [("art", "b/art", "all {}"), ("other", "other", "latest {}")])
@@ -59,19 +70,28 @@ def test_a_load_overtaken_by_a_config_reload_is_not_kept(tmp_path, change):
     answer = {}
     request = threading.Thread(target=lambda: answer.update(got=repo.get("art", 2)))
     request.start()
+    # The file changes while version 2 of the old "art" loads (the reload loads the
+    # versions of the new configuration meanwhile).
+    reload = threading.Thread(target=repo.set_configs,
+                              args=(parse_model_config(after, str(tmp_path)),))
     try:
         assert load.loading.wait(10)
-        # The file changes while version 2 of the old "art" loads.
-        repo.set_configs(parse_model_config(after, str(tmp_path)))
+        reload.start()
+        assert _eventually(lambda: repo.model_names() == ["other"] if change == "removed"
+                           else repo.version_path("art", 2) == str(tmp_path / "b" / "art" / "2"))
     finally:
         load.release.set()
         request.join(30)
+        reload.join(30)
     # The request in flight finishes on what it loaded; the repository keeps none of it.
     version, generator = answer["got"]
     assert version == 2 and generator.path == str(tmp_path / "a" / "art" / "2")
-    assert repo.loaded_versions("art") == []
-    if change == "moved":  # the next request loads the new folder
-        assert repo.get("art", 2)[1].path == str(tmp_path / "b" / "art" / "2")
+    if change == "removed":
+        assert repo.loaded_versions("art") == []
+    else:  # what serves is the new folder's versions
+        assert repo.loaded_versions("art") == [1, 2]
+        assert {repo.get("art", v)[1].path for v in (1, 2)} == {
+            str(tmp_path / "b" / "art" / v) for v in ("1", "2")}
 
 
 # --- issue 28, item 9: a model name ends at its last character, not before a newline --------
@@ -169,12 +189,77 @@ def test_a_base_path_that_does_not_exist_is_a_config_error(tmp_path, caplog):
         read_model_config(config)
 
 
-def _eventually(check, seconds=30):
-    import time
+# --- issue 28, item 8: the status of every version of the policy, loaded when configured ------
 
-    deadline = time.time() + seconds
-    while not check():
-        if time.time() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
+def _entry(version, state="AVAILABLE", error_code="OK", error_message=""):
+    """One `model_version_status` entry, in TF Serving's REST shape."""
+    return {"version": str(version), "state": state,
+            "status": {"error_code": error_code, "error_message": error_message}}
+
+
+@pytest.mark.parametrize("policy,served", [("latest { num_versions: 2 }", [3, 2]),
+                                           ("latest {}", [3]),
+                                           ("specific { versions: 1 versions: 2 }", [2, 1]),
+                                           ("all {}", [3, 2, 1])])
+def test_status_reports_each_version_of_the_policy(tmp_path, policy, served):
+    from fastapi.testclient import TestClient
+
+    from keras_genart.serving.server import create_app
+
+    for version in (1, 2, 3):
+        _version(tmp_path, "art", version)
+    config = tmp_path / "models.config"
+    config.write_text(_config([("art", "art", policy)]))
+    load = _Loads()
+    client = TestClient(create_app(model_config_file=str(config), config_poll_seconds=0,
+                                   load=load))
+    # Loaded when configured, before any request, as TF Serving does.
+    assert sorted(load.paths) == [str(tmp_path / "art" / str(v)) for v in sorted(served)]
+    status = client.get("/v1/models/art")
+    assert status.status_code == 200 and status.headers["x-model-version"] == str(served[0])
+    assert status.json() == {"model_version_status": [_entry(v) for v in served]}
+    assert client.get(f"/v1/models/art/versions/{served[-1]}").json() == {
+        "model_version_status": [_entry(served[-1])]}
+    assert len(load.paths) == len(served)  # the status requests loaded nothing
+
+
+def test_status_says_which_version_failed_loads_and_which_ended(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from keras_genart.serving.config import parse_model_config
+    from keras_genart.serving.server import create_app
+
+    for version in (1, 2, 3):
+        _version(tmp_path, "art", version)
+    _version(tmp_path, "other", 1)
+    config = tmp_path / "models.config"
+    config.write_text(_config([("art", "art", "specific { versions: 1 versions: 2 versions: 3 }")]))
+    load = _Loads(broken=[tmp_path / "art" / "3"], slow=[tmp_path / "art" / "4"])
+    client = TestClient(create_app(model_config_file=str(config), config_poll_seconds=0,
+                                   load=load))
+    repo = client.app.state.repository
+    failed = _entry(3, "END", "UNKNOWN",
+                    "version 3 of 'art' failed to load: model.onnx is cut short")
+    status = client.get("/v1/models/art")
+    assert status.json() == {"model_version_status": [failed, _entry(2), _entry(1)]}
+    assert status.headers["x-model-version"] == "2"
+    # A reload that serves version 2 alone unloads version 1: it has ended.
+    repo.set_configs(parse_model_config(
+        _config([("art", "art", "specific { versions: 2 }"), ("other", "other", "all {}")]),
+        str(tmp_path)))
+    assert repo.loaded_versions("art") == [2] and repo.loaded_versions("other") == [1]
+    assert client.get("/v1/models/art").json() == {"model_version_status": [
+        failed, _entry(2), _entry(1, "END")]}
+    # A new version of the policy's versions loads in the background of the status request.
+    repo.set_configs(parse_model_config(
+        _config([("art", "art", "all {}")]), str(tmp_path)))
+    _version(tmp_path, "art", 4)
+    first = client.get("/v1/models/art").json()["model_version_status"][0]
+    assert first["version"] == "4" and first["state"] in ("START", "LOADING")
+    assert load.loading.wait(10)
+    assert client.get("/v1/models/art").json()["model_version_status"][0] == _entry(4, "LOADING")
+    load.release.set()
+    assert _eventually(lambda: client.get("/v1/models/art").json()["model_version_status"][0]
+                       == _entry(4))
+    assert client.get("/v1/models/art").headers["x-model-version"] == "4"
+    assert client.get("/v1/models/other").status_code == 404  # gone from the file
