@@ -14,8 +14,9 @@ METADATA_FILE = "metadata.json"
 # A version folder's name, a version in a URL: ASCII digits only ("²".isdigit()
 # is true in Python, but int("²") fails), short enough for int().
 VERSION_PATTERN = re.compile(r"[0-9]{1,18}")
-# A model's name: a folder under the base path, a name in a URL.
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# A model's name: a folder under the base path, a name in a URL. `\Z`, not `$`:
+# `$` also matches before a trailing newline, so "dcgan\n" would pass.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 
 
 def sha256_file(path, chunk=1 << 20):

@@ -96,6 +96,7 @@ def create_app(model_root=None, max_batch=64, max_body_bytes=1 << 20, max_sample
             reported in the log and the previous configuration stays.
     """
     repo = _repository(model_root, threads, load, num_versions, versions, model_config_file)
+    repo.load_served()  # as TF Serving: the policies' versions load before the server answers
     # FastAPI's own document would describe one catch-all route; ours
     # describes the real contract (serving/openapi.py). Its /docs page loads
     # from a CDN, which a server without internet cannot reach: left out.
@@ -256,11 +257,19 @@ def _route(repo, path):
 # --- what the routes do, in the thread pool ----------------------------------------------
 
 def model_status(repo, name, version):
-    served, _ = repo.get(name, version)
+    """TF Serving's model status: every version of the model's policy with its state
+    (newest first), or the version asked for (which this loads, or answers 404 with
+    why it does not load). A failed load is END with the error, as in TF Serving."""
+    if version is None:
+        states, served = repo.version_status(name), repo.latest_ready(name)
+    else:
+        served, _ = repo.get(name, version)
+        states = [(served, "AVAILABLE", "")]
     return JSONResponse({"model_version_status": [{
-        "version": str(served), "state": "AVAILABLE",
-        "status": {"error_code": "OK", "error_message": ""}}]},
-        headers={"X-Model-Version": str(served)})
+        "version": str(v), "state": state,
+        "status": {"error_code": "UNKNOWN" if error else "OK", "error_message": error}}
+        for v, state, error in states]},
+        headers={} if served is None else {"X-Model-Version": str(served)})
 
 
 def model_metadata(repo, name, version):

@@ -13,7 +13,9 @@ The file is protobuf text format:
     }
 
 `parse_model_config(text, base_dir)` returns `{name: ModelConfig}`; a file that does
-not follow this shape gets a `ConfigError` that names the line.
+not follow this shape gets a `ConfigError` that names the line. Strings are UTF-8 and
+take protobuf text format's escapes (`"mod\\303\\250le"` is "modèle"), and
+`read_model_config` refuses a base path that is not a folder.
 """
 
 import os
@@ -25,6 +27,13 @@ from keras_genart.export.metadata import NAME_PATTERN
 _TOKEN = re.compile(r'\s+|#[^\n]*|(?P<str>"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\')'
                     r"|(?P<word>[A-Za-z_][A-Za-z0-9_.]*|-?[0-9]+)|(?P<punct>[{}:])")
 _LABEL = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# Protobuf text format's escapes in a quoted string, as TF Serving's C++ tokenizer reads
+# them: octal and hex escapes are bytes (of the UTF-8 text), \u and \U code points.
+_ESCAPE = re.compile(r"\\(?:(?P<octal>[0-7]{1,3})|x(?P<hex>[0-9A-Fa-f]{1,2})"
+                     r"|u(?P<pair>[Dd][89ABab][0-9A-Fa-f]{2}\\u[Dd][C-Fc-f][0-9A-Fa-f]{2})"
+                     r"|u(?P<u>[0-9A-Fa-f]{4})|U(?P<U>[0-9A-Fa-f]{8})|(?P<char>.))", re.S)
+_SIMPLE_ESCAPES = {"a": b"\a", "b": b"\b", "f": b"\f", "n": b"\n", "r": b"\r", "t": b"\t",
+                   "v": b"\v", "\\": b"\\", "?": b"?", "'": b"'", '"': b'"'}
 
 
 class ConfigError(ValueError):
@@ -85,7 +94,7 @@ def _parse_message(tokens, closing):
         if kind2 == "punct" and value2 == "{":
             item = _parse_message(tokens, "}")
         elif kind2 == "str":
-            item = bytes(value2[1:-1], "utf-8").decode("unicode_escape")
+            item = _unquote(value2, line2)
         elif kind2 == "word":
             item = int(value2) if re.fullmatch(r"-?[0-9]+", value2) else value2
         else:
@@ -94,6 +103,51 @@ def _parse_message(tokens, closing):
     if closing is not None:
         raise ConfigError("the file ends inside a '{ ... }' block")
     return message
+
+
+def _unquote(literal, line):
+    """The text of a quoted string of the file, its escapes read as protobuf text format
+    reads them (`unicode_escape` would take each byte of "è" for a character)."""
+    body, text, pos = literal[1:-1], bytearray(), 0
+    for match in _ESCAPE.finditer(body):
+        text += body[pos:match.start()].encode("utf-8")
+        pos = match.end()
+        kind, value = next((k, v) for k, v in match.groupdict().items() if v is not None)
+        if kind == "octal" and int(value, 8) > 0o377:
+            raise ConfigError(f"line {line}: the escape '{match.group(0)}' is over \\377 "
+                              "(octal escapes are bytes)")
+        if kind in ("octal", "hex"):
+            text.append(int(value, 8 if kind == "octal" else 16))
+        elif kind == "char":
+            if value not in _SIMPLE_ESCAPES:
+                raise ConfigError(
+                    f"line {line}: unknown escape '{match.group(0)}' in {literal}; known: "
+                    "\\n \\t \\r \\a \\b \\f \\v \\\\ \\' \\\" \\?, \\NNN (octal), \\xHH, "
+                    "\\uHHHH, \\UHHHHHHHH")
+            text += _SIMPLE_ESCAPES[value]
+        else:
+            text += _code_point(kind, value, match.group(0), line).encode("utf-8")
+    text += body[pos:].encode("utf-8")
+    try:
+        return text.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"line {line}: the string {literal} is not UTF-8 once its escapes "
+                          "are read") from None
+
+
+def _code_point(kind, value, escape, line):
+    """The character of a \\u or \\U escape (or of a \\u surrogate pair)."""
+    if kind == "pair":
+        high, low = int(value[:4], 16), int(value[6:], 16)
+        return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+    code = int(value, 16)
+    if 0xD800 <= code <= 0xDFFF:
+        raise ConfigError(f"line {line}: '{escape}' is half of a surrogate pair; write the "
+                          "character itself, or both halves")
+    if code > 0x10FFFF:
+        raise ConfigError(f"line {line}: '{escape}' is not a Unicode character (at most "
+                          "\\U0010FFFF)")
+    return chr(code)
 
 
 def _one(message, key, kind, line, required=False, default=None):
@@ -119,8 +173,15 @@ def _check_fields(message, allowed, where, line):
                           f"{', '.join(allowed)})")
 
 
-def parse_model_config(text, base_dir="."):
-    """The models of a model config file's text: `{name: ModelConfig}`."""
+def parse_model_config(text, base_dir=".", check_paths=False):
+    """The models of a model config file's text: `{name: ModelConfig}`.
+
+    Args:
+        text: str. The file's text (protobuf text format).
+        base_dir: str. Where relative base paths start. Defaults to ".".
+        check_paths: bool. Refuse a base path that is not a folder (else the
+            model would answer 404 with no word of why). Defaults to False.
+    """
     top = _parse_message(_tokens(text), None)
     _check_fields(top, ["model_config_list"], "the file", 1)
     config_list = _one(top, "model_config_list", dict, 1, required=True)
@@ -143,6 +204,12 @@ def parse_model_config(text, base_dir="."):
             raise ConfigError(f"line {line}: model_platform must be 'tensorflow', got "
                               f"{platform!r}")
         model = ModelConfig(name, os.path.normpath(os.path.join(base_dir, base_path)))
+        if check_paths and not os.path.isdir(model.base_path):
+            raise ConfigError(
+                f"line {line}: base_path '{model.base_path}' of model {name!r} "
+                f"{'is not a folder' if os.path.exists(model.base_path) else 'does not exist'}"
+                "; give the folder that holds the model's version folders (`genart export "
+                "--out`'s OUT/NAME)")
         policy = _one(block, "model_version_policy", dict, line)
         if policy is not None:
             _check_fields(policy, ["latest", "specific", "all"], "model_version_policy", line)
@@ -186,8 +253,13 @@ def parse_model_config(text, base_dir="."):
     return models
 
 
-def read_model_config(path):
-    """`parse_model_config` of a file; relative base paths start at its folder."""
+def read_model_config(path, check_paths=True):
+    """`parse_model_config` of a file; relative base paths start at its folder.
+
+    Args:
+        path: str. The model config file.
+        check_paths: bool. Refuse a base path that is not a folder. Defaults to True.
+    """
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
@@ -196,6 +268,6 @@ def read_model_config(path):
     except UnicodeDecodeError as e:
         raise ConfigError(f"model config file '{path}' is not UTF-8 text") from e
     try:
-        return parse_model_config(text, os.path.dirname(os.path.abspath(path)))
+        return parse_model_config(text, os.path.dirname(os.path.abspath(path)), check_paths)
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}") from None

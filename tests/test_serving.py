@@ -307,9 +307,8 @@ def test_new_version_is_picked_up_under_load(exported, tmp_path):
         (staging / "metadata.json").write_text(json.dumps(meta))
         os.replace(staging, root / "dcgan" / "2")
         with httpx.Client() as c:  # version 2 loads in the background, then serves
-            assert _eventually(lambda: c.get(base).json()["model_version_status"][0][
-                "version"] == "2")
-            versions_seen.add(c.get(base).json()["model_version_status"][0]["version"])
+            assert _eventually(lambda: _available(c.get(base))[:1] == ["2"])
+            versions_seen.add(_available(c.get(base))[0])
             after = c.post(base + ":predict", json=body)
             time.sleep(0.3)
     finally:
@@ -472,14 +471,22 @@ def test_broken_version_is_skipped_until_fixed(exported, tmp_path):
     shutil.copytree(root / "dcgan" / "1", root / "dcgan" / "2")
     (root / "dcgan" / "2" / "model.onnx").write_bytes(good[: len(good) // 2])  # half-copied
     client = TestClient(create_app(root))
-    assert client.get("/v1/models/dcgan").json()["model_version_status"][0]["version"] == "1"
+    status = client.get("/v1/models/dcgan").json()["model_version_status"]
+    assert [(s["version"], s["state"]) for s in status] == [("2", "END"), ("1", "AVAILABLE")]
+    assert status[0]["status"]["error_code"] == "UNKNOWN"
+    assert "version 2 of 'dcgan' failed to load" in status[0]["status"]["error_message"]
     broken = client.get("/v1/models/dcgan/versions/2")
     assert broken.status_code == 404 and "version 2 of 'dcgan' failed to load" in broken.json()[
         "error"]
     (root / "dcgan" / "2" / "model.onnx").write_bytes(good)  # the copy completes
     # Version 2 now loads in the background; version 1 answers until it is ready.
-    assert _eventually(lambda: client.get("/v1/models/dcgan").json()[
-        "model_version_status"][0]["version"] == "2")
+    assert _eventually(lambda: _available(client.get("/v1/models/dcgan"))[:1] == ["2"])
+
+
+def _available(status):
+    """The AVAILABLE versions of a model status answer, newest first."""
+    return [s["version"] for s in status.json()["model_version_status"]
+            if s["state"] == "AVAILABLE"]
 
 
 def _eventually(check, seconds=30):
@@ -536,7 +543,7 @@ def test_model_config_file_is_parsed_with_clear_errors(tmp_path):
     from keras_genart.serving.config import ConfigError, parse_model_config, read_model_config
 
     shipped = read_model_config(os.path.join(os.path.dirname(__file__), "..", "serving",
-                                             "models.config"))
+                                             "models.config"), check_paths=False)
     assert shipped["dcgan"].num_versions == 2 and shipped["dcgan"].labels == {"stable": 1}
     assert shipped["vae"].specific == [1] and shipped["vae"].base_path == "/models/vae"
     relative = parse_model_config('model_config_list { config { name: "a" base_path: "m/a" '
