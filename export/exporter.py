@@ -9,7 +9,7 @@ import numpy as np
 from keras_genart._version import __version__
 from keras_genart.config import training_config
 from keras_genart.errors import ExportError, UserInputError, require_modules, require_tensorflow
-from keras_genart.export.metadata import METADATA_FILE, NAME_PATTERN, artifact_hashes
+from keras_genart.contract import METADATA_FILE, NAME_PATTERN, artifact_hashes
 from keras_genart.export.version_folders import reserve_version
 from keras_genart.imaging import atomic_write_bytes
 from keras_genart.latents import (ARC_MARGIN, LATENT_CLASS_RECIPE, LATENT_RECIPE,

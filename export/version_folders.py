@@ -22,7 +22,7 @@ import socket
 import time
 
 from keras_genart.errors import ExportError, UserInputError
-from keras_genart.export.metadata import VERSION_PATTERN
+from keras_genart.contract import VERSION_PATTERN
 
 try:
     import fcntl

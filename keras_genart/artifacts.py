@@ -27,7 +27,7 @@ import os
 import zipfile
 
 from keras_genart.errors import UserInputError, require_modules
-from keras_genart.export.metadata import METADATA_FILE
+from keras_genart.contract import METADATA_FILE
 
 CONFIG_FILE = "config.json"
 MODEL_FILE = "model.keras"
@@ -163,7 +163,7 @@ def _names(names):
 
 
 def _exported_version(path, exported):
-    from keras_genart.export.metadata import read_metadata
+    from keras_genart.contract import read_metadata
     from keras_genart.serving.runtime import metadata_classes
 
     if not exported:

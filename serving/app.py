@@ -33,7 +33,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from keras_genart.export.metadata import read_metadata
+from keras_genart.contract import read_metadata
 from keras_genart.serving.config import read_model_config
 from keras_genart.serving.metrics import AccountingMiddleware, RequestMetrics
 from keras_genart.serving import studio_assets

@@ -22,7 +22,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from keras_genart.export.metadata import NAME_PATTERN
+from keras_genart.contract import NAME_PATTERN
 
 _TOKEN = re.compile(r'\s+|#[^\n]*|(?P<str>"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\')'
                     r"|(?P<word>[A-Za-z_][A-Za-z0-9_.]*|-?[0-9]+)|(?P<punct>[{}:])")

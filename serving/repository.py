@@ -5,7 +5,7 @@ import logging
 import os
 import threading
 
-from keras_genart.export.metadata import NAME_PATTERN, VERSION_PATTERN
+from keras_genart.contract import NAME_PATTERN, VERSION_PATTERN
 from keras_genart.serving.config import ConfigError, ModelConfig, read_model_config
 from keras_genart.serving.memory import release_memory
 from keras_genart.serving.requests import ApiError

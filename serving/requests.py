@@ -10,7 +10,7 @@ import re
 
 import numpy as np
 
-from keras_genart.export.metadata import VERSION_PATTERN
+from keras_genart.contract import VERSION_PATTERN
 
 # The signatures of every exported generator (TF Serving's `signature_name`).
 SIGNATURES = ("serving_default", "render")

@@ -6,7 +6,7 @@ import numpy as np
 
 from keras_genart import imaging
 from keras_genart import pictures as verbs  # `pictures` names arrays of pictures here
-from keras_genart.export.metadata import (
+from keras_genart.contract import (
     METADATA_FILE,
     VERSION_PATTERN,
     read_metadata,

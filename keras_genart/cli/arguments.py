@@ -9,7 +9,7 @@ import argparse
 from keras_genart.config import kinds
 from keras_genart.config.arguments import argparse_type
 from keras_genart.errors import UserInputError
-from keras_genart.export.metadata import VERSION_PATTERN
+from keras_genart.contract import VERSION_PATTERN
 from keras_genart.options import check_metrics
 
 
