@@ -203,7 +203,11 @@ def soak(model, workdir, port, path, body, clients, versions, pid):
     def served_version():
         conn = http.client.HTTPConnection("127.0.0.1", port)
         conn.request("GET", path.split(":")[0])
-        version = json.loads(conn.getresponse().read())["model_version_status"][0]["version"]
+        response = conn.getresponse()
+        response.read()
+        # The version "latest" answers (the status lists every version, newest first,
+        # a loading one too).
+        version = response.getheader("X-Model-Version")
         conn.close()
         return int(version)
 

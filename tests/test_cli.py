@@ -415,3 +415,11 @@ def test_artifacts_know_the_keras_classes_model_types_before_loading():
     assert sorted(KERAS_MODEL_TYPES.values()) == sorted(MODEL_TYPES)
     for name, model_type in KERAS_MODEL_TYPES.items():
         assert keras.saving.get_registered_object(name).model_type == model_type
+
+
+def test_serve_says_in_one_line_when_orjson_is_missing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "orjson", None)  # import orjson raises ImportError
+    assert main(["serve", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("genart serve: error: genart serve needs orjson, which is not "
+                          "installed here") and len(err.splitlines()) == 1

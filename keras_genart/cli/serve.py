@@ -14,7 +14,7 @@ def cmd_serve(args):
 
     from keras_genart.errors import require_modules
 
-    require_modules("genart serve", ["onnxruntime", "fastapi", "uvicorn"],
+    require_modules("genart serve", ["onnxruntime", "fastapi", "uvicorn", "orjson"],
                     "pip install keras_genart")
     from keras_genart.serving.runtime import find_versions
     from keras_genart.serving.server import serve
