@@ -9,7 +9,8 @@ from keras_genart.metrics.classifier import class_coverage
 from keras_genart.metrics.names import FEATURE_METRICS, check_metrics
 from keras_genart.metrics.neighbours import nearest
 from keras_genart.metrics.novelty import copy_pairs_image, memorization, most_copied
-from keras_genart.metrics.scores import density_coverage, fid, kid, precision_recall
+from keras_genart.metrics.scores import density_coverage, fid, kid_estimate, precision_recall
+
 
 def evaluate(generated, real, extractor, metrics=None, train=None, pr_k=3, dc_k=5,
              kid_subsets=100, kid_subset_size=1000, seed=0, log=None, classifier=None,
@@ -35,7 +36,9 @@ def evaluate(generated, real, extractor, metrics=None, train=None, pr_k=3, dc_k=
             into the classifier's `class_names`, for its accuracy. Optional.
         pr_k, dc_k: int. Neighbours for precision/recall (3) and
             density/coverage (5).
-        kid_subsets, kid_subset_size: int. KID's subsets. Defaults to 100 x 1000.
+        kid_subsets, kid_subset_size: int. KID's subsets. Defaults to 100 x 1000;
+            the report's `settings.kid_used` says what was computed (one
+            estimate when both sets fit in a subset, see `kid_estimate`).
         seed: int. Seed of KID's subsets. Defaults to 0.
         log: callable for progress lines. Defaults to None (silent).
 
@@ -79,9 +82,9 @@ def evaluate(generated, real, extractor, metrics=None, train=None, pr_k=3, dc_k=
     if "fid" in metrics:
         scores["fid"] = timed("fid", lambda: fid(fake_features, real_features))
     if "kid" in metrics:
-        mean, std = timed("kid", lambda: kid(fake_features, real_features, kid_subsets,
-                                             kid_subset_size, seed))
-        scores["kid"], scores["kid_std"] = mean, std
+        kid_result = timed("kid", lambda: kid_estimate(fake_features, real_features,
+                                                       kid_subsets, kid_subset_size, seed))
+        scores["kid"], scores["kid_std"] = kid_result["mean"], kid_result["std"]
     # One pass over the real vectors' own neighbours serves precision/recall,
     # density/coverage and (when the real set is the training set) novelty.
     separate_train = "novelty" in metrics and train is not None and train is not real
@@ -132,6 +135,9 @@ def evaluate(generated, real, extractor, metrics=None, train=None, pr_k=3, dc_k=
         "image_size": int(generated.shape[1]),
         "seconds": timings,
     }
+    if "kid" in metrics:
+        report["settings"]["kid_used"] = {key: kid_result[key]
+                                          for key in ("subsets", "subset_size", "std_of")}
     if classifier is not None and "classes" in metrics:
         report["classifier"] = classifier.identity
     return report, {"generated_features": fake_features, "real_features": real_features,
