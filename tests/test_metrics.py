@@ -14,6 +14,7 @@ from keras_genart.metrics import (
     nearest,
     precision_recall,
 )
+from keras_genart.metrics.novelty import find_duplicates
 from keras_genart.metrics.scores import kid_estimate
 
 
@@ -229,3 +230,73 @@ def test_evaluate_reports_how_kid_was_computed():
                          kid_subsets=5, kid_subset_size=6)
     assert report["settings"]["kid_used"] == {"subsets": 5, "subset_size": 6,
                                               "std_of": "subsets"}
+
+
+def _train_with_duplicates(rng):
+    """200 distinct vectors, then 10 exact copies of the first 10 and 10 near
+    copies (1e-3 away) of the next 10."""
+    unique = rng.standard_normal((200, 16))
+    near = unique[10:20] + rng.standard_normal((10, 16)) * 1e-3
+    return np.concatenate([unique, unique[:10], near])
+
+
+def test_copies_of_duplicated_training_pictures_are_flagged():
+    # A copy of a picture that is twice in the training set has two nearest
+    # neighbours at the same distance: the ratio test alone gives ~1.
+    rng = np.random.default_rng(9)
+    train = _train_with_duplicates(rng)
+    copies = train[:20] + rng.standard_normal((20, 16)) * 1e-4
+    copied = memorization(copies, train)
+    assert copied["copy_share"] == 1.0 and copied["authenticity"] == 0.0
+    np.testing.assert_array_equal(copied["nearest_group_size"], 2)
+    assert copied["duplicates"] == {"exact": 10, "near": 10, "groups": 20, "largest": 2}
+    fresh = memorization(rng.standard_normal((100, 16)), train)
+    assert fresh["copy_share"] == 0.0 and 0.2 < fresh["authenticity"] <= 1.0
+
+
+def test_duplicates_are_found_in_chunks_and_in_groups_of_any_size():
+    rng = np.random.default_rng(10)
+    train = _train_with_duplicates(rng)
+    whole = find_duplicates(train)
+    chunked = find_duplicates(train, chunk_bytes=8 * len(train) * 7)  # 7 rows a block
+    np.testing.assert_array_equal(whole["group"], chunked["group"])
+    np.testing.assert_array_equal(whole["outside_radius"], chunked["outside_radius"])
+    assert whole["group"][0] == whole["group"][200] != whole["group"][1]
+    # Each vector's distance to the nearest one outside its group.
+    brute = np.linalg.norm(train[:, None] - train[None], axis=-1)
+    brute[whole["group"][:, None] == whole["group"][None, :]] = np.inf
+    np.testing.assert_allclose(whole["outside_radius"], brute.min(axis=1), rtol=1e-9)
+    # Three near copies of one picture, and 40 identical pictures: more than
+    # the neighbours looked at, found by their bytes.
+    pictures = rng.integers(0, 256, (150, 4, 4, 3), dtype=np.uint8)
+    pictures[100:140] = pictures[0]
+    features = rng.standard_normal((150, 8))
+    features[100:140] = features[0] + rng.standard_normal((40, 8)) * 1e-6
+    features[141:144] = features[140] + rng.standard_normal((3, 8)) * 1e-3
+    found = find_duplicates(features, pictures)
+    assert found["counts"] == {"exact": 40, "near": 3, "groups": 2, "largest": 41}
+    copy = memorization(features[:1] + 1e-5, features, duplicates=found)
+    assert copy["copy"][0] and copy["nearest_group_size"][0] == 41
+
+
+def test_a_training_set_of_one_picture_repeated_is_a_clear_error():
+    with pytest.raises(UserInputError, match="2 different training pictures.*all 5"):
+        memorization(np.zeros((3, 4)), np.ones((5, 4)))
+
+
+def test_evaluate_counts_training_duplicates_and_flags_their_copies():
+    from keras_genart.metrics.report import evaluate
+
+    rng = np.random.default_rng(11)
+    train = rng.integers(0, 256, (30, 4, 4, 3), dtype=np.uint8)
+    train[20:23] = train[0]                                   # 3 exact copies of one
+    generated = np.concatenate([train[:1], rng.integers(0, 256, (5, 4, 4, 3), np.uint8)])
+    lines = []
+    report, extras = evaluate(generated, train[:10], _PixelFeatures(), metrics=["novelty"],
+                              train=train, log=lines.append)
+    assert report["train_duplicates"] == {"exact": 3, "near": 0, "groups": 1,
+                                                    "largest": 4}
+    assert any("3 exact and 0 near duplicates" in line for line in lines)
+    assert extras["memorization"]["copy"].tolist() == [True] + [False] * 5
+    first = report["scores"]["most_copied"][0]
+    assert first["generated_index"] == 0 and first["copy"] and first["train_group_size"] == 4
