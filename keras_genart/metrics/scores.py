@@ -108,10 +108,13 @@ def _mmd2_and_variance(x, y):
                         / (pairs * (m - 2) * (m - 3)))
     else:
         mean_squared = (total / pairs) ** 2
-    zeta2 = squares / pairs - mean_squared
+    # Both are variances. Where the two sets come from one distribution zeta1
+    # is 0 and its estimate swings around 0 enough to swamp the zeta2 term
+    # (or turn the sum negative): kept >= 0, the null variance remains.
+    zeta2 = max(squares / pairs - mean_squared, 0.0)
     zeta1 = (row_squares - squares) / (pairs * (m - 2)) - mean_squared if m > 2 else 0.0
-    variance = 4.0 * (m - 2) / pairs * zeta1 + 2.0 / pairs * zeta2
-    return mmd2, max(float(variance), 0.0)
+    variance = 4.0 * (m - 2) / pairs * max(zeta1, 0.0) + 2.0 / pairs * zeta2
+    return mmd2, float(variance)
 
 
 def _kernel_sums(a, b, in_a, in_b):
