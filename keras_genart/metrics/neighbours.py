@@ -90,3 +90,39 @@ def count_within(query, centres, radii, chunk_bytes=CHUNK_BYTES):
         block = pairwise_distances(query[start:start + rows], centres)
         counts[start:start + rows] = np.sum(block <= radii[None, :], axis=1)
     return counts
+
+
+def nearest_outside_group(query, reference, groups, query_groups=None, chunk_bytes=CHUNK_BYTES):
+    """Each query row's nearest reference row, and the nearest one of another group.
+
+    Groups are duplicates of one picture: a query row next to a picture that
+    is twice in `reference` is no nearer to its second neighbour than to the
+    first, but it is to the nearest row outside the pair.
+
+    Args:
+        query: array `(n, d)`.
+        reference: array `(m, d)`.
+        groups: int array `(m,)`. The reference rows' groups.
+        query_groups: int array `(n,)`. The group each query row looks
+            outside of (for reference rows themselves: their own). Defaults
+            to None: the group of the row's nearest reference row.
+        chunk_bytes: int. Memory for one block of distances. Defaults to 64 MiB.
+
+    Returns:
+        `(nearest_distance, nearest_index, outside_distance)`, each `(n,)`;
+        `outside_distance` is inf where every reference row is in that group.
+    """
+    query, reference = check_features(query, "query"), check_features(reference, "reference")
+    groups = np.asarray(groups)
+    nearest_distance, outside_distance = np.empty(len(query)), np.empty(len(query))
+    nearest_index = np.empty(len(query), np.int64)
+    rows = _rows_per_chunk(len(reference), chunk_bytes)
+    for start in range(0, len(query), rows):
+        block = pairwise_distances(query[start:start + rows], reference)
+        index = block.argmin(axis=1)
+        nearest_index[start:start + rows] = index
+        nearest_distance[start:start + rows] = block[np.arange(len(block)), index]
+        left = groups[index] if query_groups is None else query_groups[start:start + rows]
+        block[groups[None, :] == np.asarray(left)[:, None]] = np.inf
+        outside_distance[start:start + rows] = block.min(axis=1)
+    return nearest_distance, nearest_index, outside_distance

@@ -8,8 +8,15 @@ from keras_genart.errors import UserInputError
 from keras_genart.metrics.classifier import class_coverage
 from keras_genart.metrics.names import FEATURE_METRICS, check_metrics
 from keras_genart.metrics.neighbours import nearest
-from keras_genart.metrics.novelty import copy_pairs_image, memorization, most_copied
-from keras_genart.metrics.scores import density_coverage, fid, kid, precision_recall
+from keras_genart.metrics.novelty import (
+    DUPLICATE_NEIGHBOURS,
+    copy_pairs_image,
+    find_duplicates,
+    memorization,
+    most_copied,
+)
+from keras_genart.metrics.scores import density_coverage, fid, kid_estimate, precision_recall
+
 
 def evaluate(generated, real, extractor, metrics=None, train=None, pr_k=3, dc_k=5,
              kid_subsets=100, kid_subset_size=1000, seed=0, log=None, classifier=None,
@@ -35,13 +42,17 @@ def evaluate(generated, real, extractor, metrics=None, train=None, pr_k=3, dc_k=
             into the classifier's `class_names`, for its accuracy. Optional.
         pr_k, dc_k: int. Neighbours for precision/recall (3) and
             density/coverage (5).
-        kid_subsets, kid_subset_size: int. KID's subsets. Defaults to 100 x 1000.
+        kid_subsets, kid_subset_size: int. KID's subsets. Defaults to 100 x 1000;
+            the report's `settings.kid_used` says what was computed (one
+            estimate when both sets fit in a subset, see `kid_estimate`).
         seed: int. Seed of KID's subsets. Defaults to 0.
         log: callable for progress lines. Defaults to None (silent).
 
     Returns:
         `(report, extras)`: a JSON-ready dict (scores, settings, the
-        extractor's identity, seconds per stage), and a dict with the
+        extractor's identity, seconds per stage; with novelty the training
+        set's duplicate counts in `train_duplicates`: copies of any of them
+        are flagged), and a dict with the
         feature arrays and the `memorization` result (for pictures).
     """
     if metrics is None:
@@ -79,41 +90,41 @@ def evaluate(generated, real, extractor, metrics=None, train=None, pr_k=3, dc_k=
     if "fid" in metrics:
         scores["fid"] = timed("fid", lambda: fid(fake_features, real_features))
     if "kid" in metrics:
-        mean, std = timed("kid", lambda: kid(fake_features, real_features, kid_subsets,
-                                             kid_subset_size, seed))
-        scores["kid"], scores["kid_std"] = mean, std
+        kid_result = timed("kid", lambda: kid_estimate(fake_features, real_features,
+                                                       kid_subsets, kid_subset_size, seed))
+        scores["kid"], scores["kid_std"] = kid_result["mean"], kid_result["std"]
     # One pass over the real vectors' own neighbours serves precision/recall,
     # density/coverage and (when the real set is the training set) novelty.
     separate_train = "novelty" in metrics and train is not None and train is not real
-    ks = [k for k, wanted in ((pr_k, "pr" in metrics), (dc_k, "dc" in metrics),
-                              (1, "novelty" in metrics and not separate_train)) if wanted]
+    ks = [k for k, wanted in (
+        (pr_k, "pr" in metrics), (dc_k, "dc" in metrics),
+        (min(DUPLICATE_NEIGHBOURS, len(real) - 1), "novelty" in metrics and not separate_train))
+        if wanted]
     real_neighbours = None
     if ks:
         real_neighbours = timed("neighbours (real)", lambda: nearest(
-            real_features, real_features, k=max(ks), exclude_self=True)[0])
+            real_features, real_features, k=max(ks), exclude_self=True))
     if "pr" in metrics:
         scores["precision"], scores["recall"] = timed(
             "precision/recall", lambda: precision_recall(
-                fake_features, real_features, pr_k, real_radii=real_neighbours[:, pr_k - 1]))
+                fake_features, real_features, pr_k, real_radii=real_neighbours[0][:, pr_k - 1]))
     if "dc" in metrics:
         scores["density"], scores["coverage"] = timed(
             "density/coverage", lambda: density_coverage(
-                fake_features, real_features, dc_k, real_radii=real_neighbours[:, dc_k - 1]))
-    copies, train_features = None, real_features
+                fake_features, real_features, dc_k, real_radii=real_neighbours[0][:, dc_k - 1]))
+    copies, train_features, duplicates = None, real_features, None
     if "novelty" in metrics:
-        train_radii = None if separate_train else real_neighbours[:, 0]
         if separate_train:
             train_features = timed("features (training set)", lambda: extractor(train))
+        duplicates = timed("duplicates (training set)", lambda: find_duplicates(
+            train_features, train if separate_train else real,
+            neighbours=None if separate_train else real_neighbours))
+        counts = duplicates["counts"]
+        say(f"  training set: {counts['exact']} exact and {counts['near']} near duplicates"
+            f" (groups: {counts['groups']}, largest: {counts['largest']})")
         copies = timed("novelty", lambda: memorization(fake_features, train_features,
-                                                        train_radii=train_radii))
-        scores["copy_share"] = copies["copy_share"]
-        scores["authenticity"] = copies["authenticity"]
-        scores["nearest_distance_quantiles"] = copies["distance_quantiles"]
-        scores["most_copied"] = [
-            {"generated_index": int(i), "train_index": int(copies["nearest_index"][i]),
-             "distance": float(copies["nearest_distance"][i]),
-             "distance_ratio": float(copies["distance_ratio"][i]),
-             "copy": bool(copies["copy"][i])} for i in most_copied(copies, 8)]
+                                                        duplicates=duplicates))
+        scores.update(_novelty_scores(copies))
     predicted = None
     if "classes" in metrics:
         fake_probs = timed("classes (generated)", lambda: classifier.classify(generated))
@@ -132,12 +143,32 @@ def evaluate(generated, real, extractor, metrics=None, train=None, pr_k=3, dc_k=
         "image_size": int(generated.shape[1]),
         "seconds": timings,
     }
+    if duplicates is not None:
+        report["train_duplicates"] = duplicates["counts"]
+    if "kid" in metrics:
+        report["settings"]["kid_used"] = {key: kid_result[key]
+                                          for key in ("subsets", "subset_size", "std_of")}
     if classifier is not None and "classes" in metrics:
         report["classifier"] = classifier.identity
     return report, {"generated_features": fake_features, "real_features": real_features,
                     "memorization": copies, "train": real if train is None else train,
                     "predicted_classes": predicted,
                     "class_names": classifier.class_names if predicted is not None else None}
+
+
+def _novelty_scores(copies):
+    """The report's novelty scores from a `memorization` result."""
+    return {
+        "copy_share": copies["copy_share"],
+        "authenticity": copies["authenticity"],
+        "nearest_distance_quantiles": copies["distance_quantiles"],
+        "most_copied": [
+            {"generated_index": int(i), "train_index": int(copies["nearest_index"][i]),
+             "train_group_size": int(copies["nearest_group_size"][i]),
+             "distance": float(copies["nearest_distance"][i]),
+             "distance_ratio": float(copies["distance_ratio"][i]),
+             "copy": bool(copies["copy"][i])} for i in most_copied(copies, 8)],
+    }
 
 
 def report_picture(generated, real, extras, n_samples=64, n_pairs=8, per_class=8):
