@@ -8,6 +8,8 @@ Every error answer is `{"error": "..."}`. Schema-driven fuzzers
 (schemathesis) test the server against it.
 """
 
+from keras_genart.latents import MIN_TRUNCATION
+
 ERROR = {"type": "object", "required": ["error"], "additionalProperties": False,
          "properties": {"error": {"type": "string"}}}
 
@@ -103,8 +105,10 @@ def openapi_document(repository, max_batch, max_body_bytes, max_sample):
         request, response = _predict_schemas(generator.latent_dim, generator.image_size,
                                              generator.channels, max_batch, class_names)
         controls = [{"name": "truncation", "in": "query", "schema": {
-            "type": "number", "exclusiveMinimum": True, "minimum": 0, "maximum": 1},
-            "description": "the share of each latent value's normal distribution kept"}]
+            "type": "number", "minimum": MIN_TRUNCATION, "maximum": 1},
+            "description": "the share of each latent value's normal distribution kept (1: "
+                           f"none; at least {MIN_TRUNCATION:g}, which bounds the redraws' "
+                           "work)"}]
         # Latent-coded classes are asked for here too (by moving the latents), not in
         # :predict, whose signature takes z alone.
         label_names = generator.label_names

@@ -626,3 +626,103 @@ def test_genart_serve_refuses_a_bad_model_config_file(tmp_path):
                              capture_output=True, text=True)
         assert out.returncode == 2 and message in out.stderr, out.stderr
         assert "Traceback" not in out.stderr
+
+
+# --- issue 28: the work of one request is bounded --------------------------------------
+
+def _redraw_without_cap(n, latent_dim, seed, psi):
+    """The truncation redraws as they were before the floor and the cap: the reference
+    that every allowed truncation must still match number for number."""
+    from keras_genart.latents import truncation_threshold
+
+    threshold = truncation_threshold(psi)
+    z = np.random.default_rng(seed).standard_normal((n, latent_dim))
+    redraw = np.random.default_rng([seed, 1])
+    for row in z:
+        beyond = np.abs(row) > threshold
+        while beyond.any():
+            row[beyond] = redraw.standard_normal(int(beyond.sum()))
+            beyond = np.abs(row) > threshold
+    return z.astype(np.float32)
+
+
+def test_truncation_has_a_floor_and_the_same_latents_above_it():
+    from keras_genart import latents
+
+    for psi in (latents.MIN_TRUNCATION, 0.05, 0.3, 0.7, 0.99):
+        for seed in (0, 7, 2 ** 40 + 3):
+            np.testing.assert_array_equal(latents.sample_truncated_latents(4, 128, seed, psi),
+                                          _redraw_without_cap(4, 128, seed, psi))
+    assert latents.MIN_TRUNCATION == 0.05  # the studio's slider stops there too
+    for bad in (0.049, 1e-4, 1e-9, 5e-324, 0, 1.01, "nan"):
+        with pytest.raises(ValueError, match=r"truncation must be in \[0.05, 1\]"):
+            latents.check_truncation(bad)
+    # The largest request the server takes (64 latents of 512 at the floor) is quick.
+    start = time.perf_counter()
+    latents.sample_truncated_latents(64, 512, 0, latents.MIN_TRUNCATION)
+    assert time.perf_counter() - start < 2
+
+
+def test_truncation_redraws_stop_after_a_bounded_number_of_rounds(monkeypatch):
+    from keras_genart import latents
+
+    rounds = []
+    real = np.random.default_rng
+
+    class Counted:  # a generator that counts its draws
+        def __init__(self, seed):
+            self.rng = real(seed)
+
+        def standard_normal(self, *args):
+            rounds.append(1)
+            return self.rng.standard_normal(*args)
+
+    # With the cap at 3 rounds a row, values still beyond are clipped to the threshold
+    # (the recipe says so): 1 draw of the seed + at most 3 redraws per row, where the
+    # floor needs ~130 rounds for a row of 512.
+    monkeypatch.setattr(latents, "MAX_REDRAW_ROUNDS", 3)
+    monkeypatch.setattr(np.random, "default_rng", Counted)
+    z = latents.sample_truncated_latents(5, 512, 0, 0.05)
+    assert len(rounds) <= 1 + 5 * 3
+    threshold = latents.truncation_threshold(0.05)
+    assert np.abs(z).max() <= np.float32(threshold)
+    assert "at most" in latents.TRUNCATION_RECIPE and "rounds" in latents.TRUNCATION_RECIPE
+
+
+def test_sample_refuses_truncation_below_the_floor_at_once(client):
+    for psi in ("1e-4", "1e-9", "0.04"):
+        start = time.perf_counter()
+        r = client.get(f"/v1/models/dcgan:sample?n=64&truncation={psi}")
+        assert r.status_code == 400 and time.perf_counter() - start < 5, r.text
+        assert "truncation must be in [0.05, 1]" in r.json()["error"], r.text
+    assert client.get("/v1/models/dcgan:sample?n=8&truncation=0.05").status_code == 200
+    sample = client.get("/openapi.json").json()["paths"]["/v1/models/dcgan:sample"]["get"]
+    params = {p["name"]: p["schema"] for p in sample["parameters"]}
+    assert params["truncation"]["minimum"] == 0.05 and params["truncation"]["maximum"] == 1
+    assert "exclusiveMinimum" not in params["truncation"]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_javascript_truncation_has_the_same_floor_and_cap(tmp_path):
+    from keras_genart import latents
+
+    script = tmp_path / "floor.js"
+    script.write_text(
+        "const latents = require(process.argv[2]);\n"
+        "const out = {maxRounds: latents.MAX_REDRAW_ROUNDS, floor: latents.MIN_TRUNCATION,\n"
+        "             z: Array.from(latents.sampleTruncatedLatents(3, 64, 5, 0.05))};\n"
+        "for (const psi of [0.049, 1e-9]) {\n"
+        "  try { latents.sampleTruncatedLatents(1, 4, 0, psi); out[psi] = 'taken'; }\n"
+        "  catch (e) { out[psi] = e.message; }\n"
+        "}\n"
+        "console.log(JSON.stringify(out));\n")
+    run = subprocess.run(["node", str(script), os.path.join(
+        os.path.dirname(os.path.dirname(__file__)), "serving", "node", "latents.js")],
+        capture_output=True, text=True, timeout=60, check=True)
+    out = json.loads(run.stdout)
+    assert out["maxRounds"] == latents.MAX_REDRAW_ROUNDS
+    assert out["floor"] == latents.MIN_TRUNCATION
+    np.testing.assert_array_equal(np.float32(out["z"]),
+                                  latents.sample_truncated_latents(3, 64, 5, 0.05).ravel())
+    for psi in ("0.049", "1e-9"):
+        assert out[psi].startswith("truncation must be in [0.05, 1]"), out[psi]
