@@ -24,9 +24,15 @@ class RequestMetrics:
         self._lock = threading.Lock()
         self._counts = {}      # (model, version, api, status) -> requests
         self._latency = {}     # (model, version, api) -> [bucket counts..., sum, count]
+        self.in_flight = 0     # requests begun and not answered yet
+
+    def begin(self):
+        """Counts a request in flight until `observe` counts its answer."""
+        with self._lock:
+            self.in_flight += 1
 
     def observe(self, model, version, api, status, seconds):
-        """Counts one answered request.
+        """Counts one answered request (begun with `begin`).
 
         Args:
             model: str. The model named in the path ("" for other paths).
@@ -36,6 +42,7 @@ class RequestMetrics:
             seconds: float. The time from request to answer.
         """
         with self._lock:
+            self.in_flight -= 1
             key = (model, version, api, str(status))
             self._counts[key] = self._counts.get(key, 0) + 1
             hist = self._latency.setdefault((model, version, api),
@@ -93,6 +100,7 @@ class AccountingMiddleware:
             return await self.app(scope, receive, send)
         start = time.perf_counter()
         answer = {"status": 500, "version": ""}
+        self.metrics.begin()
 
         async def sending(message):
             if message["type"] == "http.response.start":

@@ -726,3 +726,59 @@ def test_javascript_truncation_has_the_same_floor_and_cap(tmp_path):
                                   latents.sample_truncated_latents(3, 64, 5, 0.05).ravel())
     for psi in ("0.049", "1e-9"):
         assert out[psi].startswith("truncation must be in [0.05, 1]"), out[psi]
+
+
+_STUCK_SERVER = """
+import sys, time
+from keras_genart.serving import Generator
+from keras_genart.serving.server import serve
+
+class Stuck(Generator):  # a request whose work never ends (as truncation 1e-9 did)
+    def run(self, z, label=None):
+        print("stuck", file=sys.stderr, flush=True)
+        time.sleep(3600)
+
+serve(sys.argv[1], port=int(sys.argv[2]), shutdown_timeout=float(sys.argv[3]), load=Stuck)
+"""
+
+
+def test_sigterm_ends_the_server_within_its_shutdown_timeout(exported, tmp_path):
+    import signal
+
+    port, timeout = free_port(), 2
+    (tmp_path / "stuck.py").write_text(_STUCK_SERVER)
+    proc = subprocess.Popen([sys.executable, str(tmp_path / "stuck.py"), str(exported["root"]),
+                             str(port), str(timeout)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}/v1/models/dcgan"
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                assert httpx.get(base).status_code == 200
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        body = {"instances": sample_latents(1, 8, 0).tolist()}
+        threads = [threading.Thread(target=lambda: httpx.post(base + ":predict", json=body,
+                                                                 timeout=120), daemon=True)
+                   for _ in range(3)]  # three requests in flight, stuck in worker threads
+        for thread in threads:
+            thread.start()
+        assert proc.stderr.readline().strip() == "stuck"
+        time.sleep(0.5)
+        start = time.time()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            out, err = proc.communicate(timeout=timeout + 20)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the server was still running 22 s after SIGTERM")
+        took = time.time() - start
+        assert took <= timeout + 3, took
+        assert proc.returncode == 0, err
+        assert "Traceback" not in err, err
+        assert "abandoned 3 request(s) still running" in out + err, (out, err)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
