@@ -782,3 +782,49 @@ def test_sigterm_ends_the_server_within_its_shutdown_timeout(exported, tmp_path)
         if proc.poll() is None:
             proc.kill()
         proc.wait(timeout=10)
+
+
+def test_a_slow_body_gets_408_and_frees_its_connection(exported):
+    from keras_genart.serving.server import create_app
+
+    server, thread, port = start_server(create_app(exported["root"], body_seconds=1))
+    try:
+        start = time.time()
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"POST /v1/models/dcgan:predict HTTP/1.1\r\nHost: x\r\n"
+                         b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+                         b'{"instances": ')  # ...and the rest never comes
+            answer = sock.recv(65536).decode("latin-1")
+        assert time.time() - start < 5
+        assert answer.startswith("HTTP/1.1 408"), answer[:200]
+        assert "request body not received within 1 s" in answer, answer
+        body = {"instances": sample_latents(1, 8, 0).tolist()}
+        r = httpx.post(f"http://127.0.0.1:{port}/v1/models/dcgan:predict", json=body)
+        assert r.status_code == 200  # a body sent at once is not held to the clock's edge
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_openapi_document_states_every_request_bound(exported):
+    from fastapi.testclient import TestClient
+
+    from keras_genart.serving.requests import MAX_JSON_DEPTH
+    from keras_genart.serving.server import create_app
+
+    client = TestClient(create_app(exported["root"], max_batch=5, max_body_bytes=12_345,
+                                   max_sample=7, body_seconds=9))
+    doc = client.get("/openapi.json").json()
+    assert doc["info"]["x-limits"] == {
+        "max_batch": 5, "max_body_bytes": 12_345, "max_sample": 7, "body_seconds": 9,
+        "max_json_depth": MAX_JSON_DEPTH, "min_truncation": 0.05, "max_truncation": 1}
+    for words in ("12345 bytes", f"{MAX_JSON_DEPTH} levels", "9 s", "5 latents",
+                  "7 pictures", "[0.05, 1]"):
+        assert words in doc["info"]["description"], words
+    predict = doc["paths"]["/v1/models/dcgan:predict"]["post"]
+    assert {"400", "404", "408", "413"} <= set(predict["responses"])
+    sample = doc["paths"]["/v1/models/dcgan:sample"]["get"]
+    params = {p["name"]: p["schema"] for p in sample["parameters"]}
+    assert params["n"]["maximum"] == 7 and params["n"]["minimum"] == 1
+    assert params["seed"] == {"type": "integer", "minimum": 0, "maximum": 2 ** 63 - 1,
+                              "default": 0}
