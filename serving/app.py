@@ -115,7 +115,7 @@ def create_app(model_root=None, max_batch=64, max_body_bytes=1 << 20, max_sample
                                                    config_poll_seconds, stop),
                          daemon=True, name="model config poll").start()
         app.router.on_shutdown.append(stop.set)
-    metrics = app.state.metrics = RequestMetrics()
+    metrics = app.state.metrics = RequestMetrics(served=repo.loaded_versions)
     app.add_middleware(AccountingMiddleware, metrics=metrics)
     for kind, handler in ((ApiError, api_error), (StarletteHTTPException, http_error),
                           (Exception, internal_error)):

@@ -262,7 +262,8 @@ def test_access_log_and_prometheus_metrics(client, caplog):
     assert samples[f'genart_requests_total{{{predict},status="200"}}'] == 3
     assert samples['genart_requests_total{model="dcgan",version="1",api="status",'
                    'status="200"}'] == 1
-    assert samples['genart_requests_total{model="nope",version="",api="predict",'
+    # A model that is not served counts under "unknown" (issue 28, item 3).
+    assert samples['genart_requests_total{model="unknown",version="",api="predict",'
                    'status="404"}'] == 1
     buckets = [v for k, v in samples.items()
                if k.startswith(f"genart_request_latency_seconds_bucket{{{predict},")]
@@ -760,8 +761,15 @@ def test_sigterm_ends_the_server_within_its_shutdown_timeout(exported, tmp_path)
             except httpx.TransportError:
                 time.sleep(0.1)
         body = {"instances": sample_latents(1, 8, 0).tolist()}
-        threads = [threading.Thread(target=lambda: httpx.post(base + ":predict", json=body,
-                                                                 timeout=120), daemon=True)
+        cut = []
+
+        def stuck_request():
+            try:
+                httpx.post(base + ":predict", json=body, timeout=120)
+            except httpx.TransportError:  # the server went away without an answer
+                cut.append(1)
+
+        threads = [threading.Thread(target=stuck_request, daemon=True)
                    for _ in range(3)]  # three requests in flight, stuck in worker threads
         for thread in threads:
             thread.start()
@@ -778,6 +786,9 @@ def test_sigterm_ends_the_server_within_its_shutdown_timeout(exported, tmp_path)
         assert proc.returncode == 0, err
         assert "Traceback" not in err, err
         assert "abandoned 3 request(s) still running" in out + err, (out, err)
+        for thread in threads:
+            thread.join(10)
+        assert len(cut) == 3
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -828,3 +839,59 @@ def test_openapi_document_states_every_request_bound(exported):
     assert params["n"]["maximum"] == 7 and params["n"]["minimum"] == 1
     assert params["seed"] == {"type": "integer", "minimum": 0, "maximum": 2 ** 63 - 1,
                               "default": 0}
+
+
+def _series(client):
+    """`{series: value}` of a Prometheus scrape."""
+    text = client.get("/monitoring/prometheus/metrics").text
+    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines() if line and not line.startswith("#")}
+
+
+def test_prometheus_series_stay_bounded_under_made_up_model_names(client):
+    from urllib.parse import quote
+
+    body = {"instances": sample_latents(1, 8, 0).tolist()}
+    assert client.post("/v1/models/dcgan:predict", json=body).status_code == 200
+    before = _series(client)
+    for i in range(1000):  # each name once, through every API
+        name = f"made-up-{i}" if i % 2 else quote(f"{i}\"\\\n{'x' * 300}")
+        path = f"/v1/models/{name}" + ("", "/metadata", ":sample?n=1", ":predict")[i % 4]
+        r = client.post(path, json=body) if path.endswith(":predict") else client.get(path)
+        assert r.status_code == 404
+    series = _series(client)
+    # An "unknown" counter and histogram per API, and those of the scrape itself.
+    assert len(series) <= len(before) + 5 * 17
+    assert not any("made-up" in key or "xxx" in key for key in series)
+    unknown = sum(v for k, v in series.items() if k.startswith("genart_requests_total{")
+                  and 'model="unknown",version=""' in k and 'status="404"' in k)
+    assert unknown == 1000
+    assert series['genart_requests_total{model="dcgan",version="1",api="predict",'
+                  'status="200"}'] == 1
+
+
+def test_prometheus_drops_the_series_of_unloaded_versions_and_models(exported, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from keras_genart.serving.server import create_app
+
+    for name in ("a", "b"):
+        shutil.copytree(exported["root"] / "dcgan", tmp_path / name)
+    config = tmp_path / "models.config"
+    _write_config(config, [(name, str(tmp_path / name), "latest { num_versions: 1 }", {})
+                           for name in ("a", "b")])
+    body = {"instances": sample_latents(1, 8, 0).tolist()}
+    with TestClient(create_app(model_config_file=str(config), config_poll_seconds=0.05)) as c:
+        for name in ("a", "b"):
+            assert c.post(f"/v1/models/{name}:predict", json=body).status_code == 200
+        assert {'model="a",version="1"', 'model="b",version="1"'} <= {
+            k.split("{")[1].split(",api")[0] for k in _series(c)}
+        shutil.copytree(tmp_path / "a" / "1", tmp_path / "a" / "2")  # a/1 is unloaded
+        assert _eventually(lambda: c.post("/v1/models/a:predict", json=body).headers[
+            "x-model-version"] == "2" and c.app.state.repository.loaded_versions("a") == [2])
+        _write_config(config, [("a", str(tmp_path / "a"), "latest { num_versions: 1 }", {})])
+        assert _eventually(lambda: c.get("/v1/models/b").status_code == 404)  # b is gone
+        series = _series(c)
+        assert any('model="a",version="2"' in k for k in series)
+        assert not any('model="a",version="1"' in k or 'model="b"' in k for k in series), [
+            k for k in series if 'model="b"' in k or 'version="1"' in k]
