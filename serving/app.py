@@ -33,6 +33,7 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from keras_genart.export.metadata import read_metadata
 from keras_genart.serving.config import read_model_config
@@ -255,6 +256,9 @@ async def _read_body(request, limits):
     except TimeoutError:
         raise ApiError(408, f"request body not received within {limits.body_seconds:g} s "
                             f"({len(body)} bytes came)", {"Connection": "close"}) from None
+    except ClientDisconnect:  # nobody reads the answer: a 400 for the log, no traceback
+        raise ApiError(400, f"the client left before its request body ended ({len(body)} "
+                            "bytes came)") from None
     return bytes(body)
 
 

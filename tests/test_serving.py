@@ -895,3 +895,33 @@ def test_prometheus_drops_the_series_of_unloaded_versions_and_models(exported, t
         assert any('model="a",version="2"' in k for k in series)
         assert not any('model="a",version="1"' in k or 'model="b"' in k for k in series), [
             k for k in series if 'model="b"' in k or 'version="1"' in k]
+
+
+def test_a_client_gone_before_its_body_ends_is_no_server_error(exported, caplog):
+    import logging
+
+    from keras_genart.serving.server import create_app
+
+    app = create_app(exported["root"])
+    server, thread, port = start_server(app)
+    try:
+        body = {"instances": sample_latents(1, 8, 0).tolist()}
+        assert httpx.post(f"http://127.0.0.1:{port}/v1/models/dcgan:predict",
+                          json=body).status_code == 200
+        with caplog.at_level(logging.INFO, logger="keras_genart.serving"):
+            for _ in range(3):
+                with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                    sock.sendall(b"POST /v1/models/dcgan:predict HTTP/1.1\r\nHost: x\r\n"
+                                 b"Content-Length: 1000\r\n\r\n[[0, 0")
+                    time.sleep(0.2)
+            assert _eventually(lambda: app.state.metrics.in_flight == 0, 10)
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+        assert "500" not in app.state.metrics.text().split("status=")[-1]
+        counts = [line for line in app.state.metrics.text().splitlines()
+                  if line.startswith("genart_requests_total") and 'api="predict"' in line]
+        assert counts == ['genart_requests_total{model="dcgan",version="",api="predict",'
+                          'status="400"} 3', 'genart_requests_total{model="dcgan",version="1",'
+                          'api="predict",status="200"} 1'], counts
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
