@@ -26,12 +26,14 @@ import os
 import threading
 from dataclasses import dataclass
 
+import anyio
 import numpy as np
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from keras_genart.contract import read_metadata
 from keras_genart.serving.config import read_model_config
@@ -63,16 +65,18 @@ class Limits:
         max_batch: int. Most latents per predict request.
         max_body_bytes: int. Largest request body.
         max_sample: int. Most pictures per `:sample` grid.
+        body_seconds: float. Most seconds to receive a request body. Defaults to 30.
     """
 
     max_batch: int
     max_body_bytes: int
     max_sample: int
+    body_seconds: float = 30
 
 
 def create_app(model_root=None, max_batch=64, max_body_bytes=1 << 20, max_sample=64,
                threads=None, load=None, num_versions=1, versions=None,
-               model_config_file=None, config_poll_seconds=60):
+               model_config_file=None, config_poll_seconds=60, body_seconds=30):
     """The FastAPI application serving every model under `model_root`, or the
     models of a TF Serving model config file.
 
@@ -94,6 +98,9 @@ def create_app(model_root=None, max_batch=64, max_body_bytes=1 << 20, max_sample
         config_poll_seconds: float. How often the config file is checked for
             changes and reread (0: never). A file that no longer parses is
             reported in the log and the previous configuration stays.
+        body_seconds: float. Most seconds to receive a request body: a client
+            that sends it slower gets a 408, and its connection is freed.
+            Defaults to 30.
     """
     repo = _repository(model_root, threads, load, num_versions, versions, model_config_file)
     repo.load_served()  # as TF Serving: the policies' versions load before the server answers
@@ -103,14 +110,14 @@ def create_app(model_root=None, max_batch=64, max_body_bytes=1 << 20, max_sample
     app = FastAPI(title="keras_genart serving", version="1", openapi_url=None, docs_url=None,
                   redoc_url=None)
     app.state.repository = repo
-    app.state.limits = Limits(max_batch, max_body_bytes, max_sample)
+    app.state.limits = Limits(max_batch, max_body_bytes, max_sample, body_seconds)
     if model_config_file is not None and config_poll_seconds > 0:
         stop = threading.Event()
         threading.Thread(target=poll_config, args=(repo, model_config_file,
                                                    config_poll_seconds, stop),
                          daemon=True, name="model config poll").start()
         app.router.on_shutdown.append(stop.set)
-    metrics = app.state.metrics = RequestMetrics()
+    metrics = app.state.metrics = RequestMetrics(served=repo.loaded_versions)
     app.add_middleware(AccountingMiddleware, metrics=metrics)
     for kind, handler in ((ApiError, api_error), (StarletteHTTPException, http_error),
                           (Exception, internal_error)):
@@ -178,7 +185,8 @@ async def openapi(request: Request):
 
     limits = request.app.state.limits
     return await run_in_threadpool(openapi_document, request.app.state.repository,
-                                   limits.max_batch, limits.max_body_bytes, limits.max_sample)
+                                   limits.max_batch, limits.max_body_bytes, limits.max_sample,
+                                   limits.body_seconds)
 
 
 async def list_models(request: Request):
@@ -230,14 +238,29 @@ async def post_model(path: str, request: Request):
         raise ApiError(405, f"POST needs ':predict', got /v1/models/{path}", {"Allow": "GET"})
     if verb != "predict":
         raise ApiError(404, f"unknown method ':{verb}'")
+    body = await _read_body(request, limits)
+    return await run_in_threadpool(predict, repo, body, name, version, limits.max_batch)
+
+
+async def _read_body(request, limits):
+    """The request's body, or a 413 (over `max_body_bytes`) or a 408 (not received
+    within `body_seconds`: a slow client holds a connection and its bytes no longer)."""
     check_body_size(request.headers.get("content-length"), limits.max_body_bytes)
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limits.max_body_bytes:
-            raise ApiError(413, "request body exceeds the limit of "
-                                f"{limits.max_body_bytes} bytes")
-    return await run_in_threadpool(predict, repo, bytes(body), name, version, limits.max_batch)
+    try:
+        with anyio.fail_after(limits.body_seconds):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > limits.max_body_bytes:
+                    raise ApiError(413, "request body exceeds the limit of "
+                                        f"{limits.max_body_bytes} bytes")
+    except TimeoutError:
+        raise ApiError(408, f"request body not received within {limits.body_seconds:g} s "
+                            f"({len(body)} bytes came)", {"Connection": "close"}) from None
+    except ClientDisconnect:  # nobody reads the answer: a 400 for the log, no traceback
+        raise ApiError(400, f"the client left before its request body ended ({len(body)} "
+                            "bytes came)") from None
+    return bytes(body)
 
 
 def _route(repo, path):

@@ -8,6 +8,8 @@ Every error answer is `{"error": "..."}`. Schema-driven fuzzers
 (schemathesis) test the server against it.
 """
 
+from keras_genart.latents import MIN_TRUNCATION
+
 ERROR = {"type": "object", "required": ["error"], "additionalProperties": False,
          "properties": {"error": {"type": "string"}}}
 
@@ -21,7 +23,8 @@ def _json(schema, description):
 
 def _errors(*codes):
     text = {400: "bad request", 404: "no such model or version",
-            405: "wrong method for this path", 413: "request body too large"}
+            405: "wrong method for this path", 408: "request body not received in time",
+            413: "request body too large"}
     return {str(c): _json({"$ref": "#/components/schemas/Error"}, text[c]) for c in codes}
 
 
@@ -81,8 +84,32 @@ def _predict_schemas(latent_dim, image_size, channels, max_batch, class_names=No
     return request, response
 
 
-def openapi_document(repository, max_batch, max_body_bytes, max_sample):
-    """The document for the models `repository` serves now (a dict, JSON-ready)."""
+def _limits(max_batch, max_body_bytes, max_sample, body_seconds):
+    """The bounds on the work of one request: `(x-limits object, the same in words)`."""
+    from keras_genart.serving.requests import MAX_JSON_DEPTH
+
+    limits = {"max_batch": max_batch, "max_body_bytes": max_body_bytes,
+              "max_sample": max_sample, "body_seconds": body_seconds,
+              "max_json_depth": MAX_JSON_DEPTH, "min_truncation": MIN_TRUNCATION,
+              "max_truncation": 1}
+    words = (f"Each request's work is bounded: a body of at most {max_body_bytes} bytes, "
+             f"nested at most {MAX_JSON_DEPTH} levels, received within {body_seconds:g} s "
+             f"(else 413, 400, 408); at most {max_batch} latents per :predict and "
+             f"{max_sample} pictures per :sample, truncation in [{MIN_TRUNCATION:g}, 1] "
+             "(else 400).")
+    return limits, words
+
+
+def openapi_document(repository, max_batch, max_body_bytes, max_sample, body_seconds=30):
+    """The document for the models `repository` serves now (a dict, JSON-ready).
+
+    Args:
+        repository: ModelRepository. The models served.
+        max_batch: int. Most latents per predict request.
+        max_body_bytes: int. Largest request body.
+        max_sample: int. Most pictures per `:sample` grid.
+        body_seconds: float. Most seconds to receive a request body. Defaults to 30.
+    """
     from keras_genart.serving.requests import ApiError
 
     version_header = {"X-Model-Version": {"description": "the version that answered",
@@ -103,8 +130,10 @@ def openapi_document(repository, max_batch, max_body_bytes, max_sample):
         request, response = _predict_schemas(generator.latent_dim, generator.image_size,
                                              generator.channels, max_batch, class_names)
         controls = [{"name": "truncation", "in": "query", "schema": {
-            "type": "number", "exclusiveMinimum": True, "minimum": 0, "maximum": 1},
-            "description": "the share of each latent value's normal distribution kept"}]
+            "type": "number", "minimum": MIN_TRUNCATION, "maximum": 1},
+            "description": "the share of each latent value's normal distribution kept (1: "
+                           f"none; at least {MIN_TRUNCATION:g}, which bounds the redraws' "
+                           "work)"}]
         # Latent-coded classes are asked for here too (by moving the latents), not in
         # :predict, whose signature takes z alone.
         label_names = generator.label_names
@@ -142,7 +171,7 @@ def openapi_document(repository, max_batch, max_body_bytes, max_sample):
                     "application/json": {"schema": request}}},
                 "responses": {"200": {**_json(response, "pixels in [0, 1] or PNGs"),
                                       "headers": version_header},
-                              **_errors(400, 404, 413)}}}
+                              **_errors(400, 404, 408, 413)}}}
             paths[prefix + ":sample"] = {"get": {
                 "summary": "a PNG grid of n pictures from a seed (keras_genart's own)",
                 "operationId": f"{op}_sample",
@@ -180,11 +209,12 @@ def openapi_document(repository, max_batch, max_body_bytes, max_sample):
         "operationId": "prometheus_metrics",
         "responses": {"200": {"description": "metrics", "content": {
             "text/plain": {"schema": {"type": "string"}}}}}}}
+    limits, words = _limits(max_batch, max_body_bytes, max_sample, body_seconds)
     return {
         "openapi": "3.0.3",
         "info": {"title": "keras_genart serving", "version": "1",
-                 "description": "TensorFlow Serving's REST API for keras_genart generators "
-                                f"(request bodies up to {max_body_bytes} bytes)."},
+                 "description": "TensorFlow Serving's REST API for keras_genart generators. "
+                                + words, "x-limits": limits},
         "paths": paths,
         "components": {"schemas": {"Error": ERROR}},
     }

@@ -262,7 +262,8 @@ def test_access_log_and_prometheus_metrics(client, caplog):
     assert samples[f'genart_requests_total{{{predict},status="200"}}'] == 3
     assert samples['genart_requests_total{model="dcgan",version="1",api="status",'
                    'status="200"}'] == 1
-    assert samples['genart_requests_total{model="nope",version="",api="predict",'
+    # A model that is not served counts under "unknown" (issue 28, item 3).
+    assert samples['genart_requests_total{model="unknown",version="",api="predict",'
                    'status="404"}'] == 1
     buckets = [v for k, v in samples.items()
                if k.startswith(f"genart_request_latency_seconds_bucket{{{predict},")]
@@ -633,3 +634,301 @@ def test_genart_serve_refuses_a_bad_model_config_file(tmp_path):
                              capture_output=True, text=True)
         assert out.returncode == 2 and message in out.stderr, out.stderr
         assert "Traceback" not in out.stderr
+
+
+# --- issue 28: the work of one request is bounded --------------------------------------
+
+def _redraw_without_cap(n, latent_dim, seed, psi):
+    """The truncation redraws as they were before the floor and the cap: the reference
+    that every allowed truncation must still match number for number."""
+    from keras_genart.latents import truncation_threshold
+
+    threshold = truncation_threshold(psi)
+    z = np.random.default_rng(seed).standard_normal((n, latent_dim))
+    redraw = np.random.default_rng([seed, 1])
+    for row in z:
+        beyond = np.abs(row) > threshold
+        while beyond.any():
+            row[beyond] = redraw.standard_normal(int(beyond.sum()))
+            beyond = np.abs(row) > threshold
+    return z.astype(np.float32)
+
+
+def test_truncation_has_a_floor_and_the_same_latents_above_it():
+    from keras_genart import latents
+
+    for psi in (latents.MIN_TRUNCATION, 0.05, 0.3, 0.7, 0.99):
+        for seed in (0, 7, 2 ** 40 + 3):
+            np.testing.assert_array_equal(latents.sample_truncated_latents(4, 128, seed, psi),
+                                          _redraw_without_cap(4, 128, seed, psi))
+    assert latents.MIN_TRUNCATION == 0.05  # the studio's slider stops there too
+    for bad in (0.049, 1e-4, 1e-9, 5e-324, 0, 1.01, "nan"):
+        with pytest.raises(ValueError, match=r"truncation must be in \[0.05, 1\]"):
+            latents.check_truncation(bad)
+    # The largest request the server takes (64 latents of 512 at the floor) is quick.
+    start = time.perf_counter()
+    latents.sample_truncated_latents(64, 512, 0, latents.MIN_TRUNCATION)
+    assert time.perf_counter() - start < 2
+
+
+def test_truncation_redraws_stop_after_a_bounded_number_of_rounds(monkeypatch):
+    from keras_genart import latents
+
+    rounds = []
+    real = np.random.default_rng
+
+    class Counted:  # a generator that counts its draws
+        def __init__(self, seed):
+            self.rng = real(seed)
+
+        def standard_normal(self, *args):
+            rounds.append(1)
+            return self.rng.standard_normal(*args)
+
+    # With the cap at 3 rounds a row, values still beyond are clipped to the threshold
+    # (the recipe says so): 1 draw of the seed + at most 3 redraws per row, where the
+    # floor needs ~130 rounds for a row of 512.
+    monkeypatch.setattr(latents, "MAX_REDRAW_ROUNDS", 3)
+    monkeypatch.setattr(np.random, "default_rng", Counted)
+    z = latents.sample_truncated_latents(5, 512, 0, 0.05)
+    assert len(rounds) <= 1 + 5 * 3
+    threshold = latents.truncation_threshold(0.05)
+    assert np.abs(z).max() <= np.float32(threshold)
+    assert "at most" in latents.TRUNCATION_RECIPE and "rounds" in latents.TRUNCATION_RECIPE
+
+
+def test_sample_refuses_truncation_below_the_floor_at_once(client):
+    for psi in ("1e-4", "1e-9", "0.04"):
+        start = time.perf_counter()
+        r = client.get(f"/v1/models/dcgan:sample?n=64&truncation={psi}")
+        assert r.status_code == 400 and time.perf_counter() - start < 5, r.text
+        assert "truncation must be in [0.05, 1]" in r.json()["error"], r.text
+    assert client.get("/v1/models/dcgan:sample?n=8&truncation=0.05").status_code == 200
+    sample = client.get("/openapi.json").json()["paths"]["/v1/models/dcgan:sample"]["get"]
+    params = {p["name"]: p["schema"] for p in sample["parameters"]}
+    assert params["truncation"]["minimum"] == 0.05 and params["truncation"]["maximum"] == 1
+    assert "exclusiveMinimum" not in params["truncation"]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_javascript_truncation_has_the_same_floor_and_cap(tmp_path):
+    from keras_genart import latents
+
+    script = tmp_path / "floor.js"
+    script.write_text(
+        "const latents = require(process.argv[2]);\n"
+        "const out = {maxRounds: latents.MAX_REDRAW_ROUNDS, floor: latents.MIN_TRUNCATION,\n"
+        "             z: Array.from(latents.sampleTruncatedLatents(3, 64, 5, 0.05))};\n"
+        "for (const psi of [0.049, 1e-9]) {\n"
+        "  try { latents.sampleTruncatedLatents(1, 4, 0, psi); out[psi] = 'taken'; }\n"
+        "  catch (e) { out[psi] = e.message; }\n"
+        "}\n"
+        "console.log(JSON.stringify(out));\n")
+    run = subprocess.run(["node", str(script), os.path.join(
+        os.path.dirname(os.path.dirname(__file__)), "serving", "node", "latents.js")],
+        capture_output=True, text=True, timeout=60, check=True)
+    out = json.loads(run.stdout)
+    assert out["maxRounds"] == latents.MAX_REDRAW_ROUNDS
+    assert out["floor"] == latents.MIN_TRUNCATION
+    np.testing.assert_array_equal(np.float32(out["z"]),
+                                  latents.sample_truncated_latents(3, 64, 5, 0.05).ravel())
+    for psi in ("0.049", "1e-9"):
+        assert out[psi].startswith("truncation must be in [0.05, 1]"), out[psi]
+
+
+_STUCK_SERVER = """
+import sys, time
+from keras_genart.serving import Generator
+from keras_genart.serving.server import serve
+
+class Stuck(Generator):  # a request whose work never ends (as truncation 1e-9 did)
+    def run(self, z, label=None):
+        print("stuck", file=sys.stderr, flush=True)
+        time.sleep(3600)
+
+serve(sys.argv[1], port=int(sys.argv[2]), shutdown_timeout=float(sys.argv[3]), load=Stuck)
+"""
+
+
+def test_sigterm_ends_the_server_within_its_shutdown_timeout(exported, tmp_path):
+    import signal
+
+    port, timeout = free_port(), 2
+    (tmp_path / "stuck.py").write_text(_STUCK_SERVER)
+    proc = subprocess.Popen([sys.executable, str(tmp_path / "stuck.py"), str(exported["root"]),
+                             str(port), str(timeout)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}/v1/models/dcgan"
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                assert httpx.get(base).status_code == 200
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        body = {"instances": sample_latents(1, 8, 0).tolist()}
+        cut = []
+
+        def stuck_request():
+            try:
+                httpx.post(base + ":predict", json=body, timeout=120)
+            except httpx.TransportError:  # the server went away without an answer
+                cut.append(1)
+
+        threads = [threading.Thread(target=stuck_request, daemon=True)
+                   for _ in range(3)]  # three requests in flight, stuck in worker threads
+        for thread in threads:
+            thread.start()
+        assert proc.stderr.readline().strip() == "stuck"
+        time.sleep(0.5)
+        start = time.time()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            out, err = proc.communicate(timeout=timeout + 20)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the server was still running 22 s after SIGTERM")
+        took = time.time() - start
+        assert took <= timeout + 3, took
+        assert proc.returncode == 0, err
+        assert "Traceback" not in err, err
+        assert "abandoned 3 request(s) still running" in out + err, (out, err)
+        for thread in threads:
+            thread.join(10)
+        assert len(cut) == 3
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+
+
+def test_a_slow_body_gets_408_and_frees_its_connection(exported):
+    from keras_genart.serving.server import create_app
+
+    server, thread, port = start_server(create_app(exported["root"], body_seconds=1))
+    try:
+        start = time.time()
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"POST /v1/models/dcgan:predict HTTP/1.1\r\nHost: x\r\n"
+                         b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+                         b'{"instances": ')  # ...and the rest never comes
+            answer = sock.recv(65536).decode("latin-1")
+        assert time.time() - start < 5
+        assert answer.startswith("HTTP/1.1 408"), answer[:200]
+        assert "request body not received within 1 s" in answer, answer
+        body = {"instances": sample_latents(1, 8, 0).tolist()}
+        r = httpx.post(f"http://127.0.0.1:{port}/v1/models/dcgan:predict", json=body)
+        assert r.status_code == 200  # a body sent at once is not held to the clock's edge
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_openapi_document_states_every_request_bound(exported):
+    from fastapi.testclient import TestClient
+
+    from keras_genart.serving.requests import MAX_JSON_DEPTH
+    from keras_genart.serving.server import create_app
+
+    client = TestClient(create_app(exported["root"], max_batch=5, max_body_bytes=12_345,
+                                   max_sample=7, body_seconds=9))
+    doc = client.get("/openapi.json").json()
+    assert doc["info"]["x-limits"] == {
+        "max_batch": 5, "max_body_bytes": 12_345, "max_sample": 7, "body_seconds": 9,
+        "max_json_depth": MAX_JSON_DEPTH, "min_truncation": 0.05, "max_truncation": 1}
+    for words in ("12345 bytes", f"{MAX_JSON_DEPTH} levels", "9 s", "5 latents",
+                  "7 pictures", "[0.05, 1]"):
+        assert words in doc["info"]["description"], words
+    predict = doc["paths"]["/v1/models/dcgan:predict"]["post"]
+    assert {"400", "404", "408", "413"} <= set(predict["responses"])
+    sample = doc["paths"]["/v1/models/dcgan:sample"]["get"]
+    params = {p["name"]: p["schema"] for p in sample["parameters"]}
+    assert params["n"]["maximum"] == 7 and params["n"]["minimum"] == 1
+    assert params["seed"] == {"type": "integer", "minimum": 0, "maximum": 2 ** 63 - 1,
+                              "default": 0}
+
+
+def _series(client):
+    """`{series: value}` of a Prometheus scrape."""
+    text = client.get("/monitoring/prometheus/metrics").text
+    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines() if line and not line.startswith("#")}
+
+
+def test_prometheus_series_stay_bounded_under_made_up_model_names(client):
+    from urllib.parse import quote
+
+    body = {"instances": sample_latents(1, 8, 0).tolist()}
+    assert client.post("/v1/models/dcgan:predict", json=body).status_code == 200
+    before = _series(client)
+    for i in range(1000):  # each name once, through every API
+        name = f"made-up-{i}" if i % 2 else quote(f"{i}\"\\\n{'x' * 300}")
+        path = f"/v1/models/{name}" + ("", "/metadata", ":sample?n=1", ":predict")[i % 4]
+        r = client.post(path, json=body) if path.endswith(":predict") else client.get(path)
+        assert r.status_code == 404
+    series = _series(client)
+    # An "unknown" counter and histogram per API, and those of the scrape itself.
+    assert len(series) <= len(before) + 5 * 17
+    assert not any("made-up" in key or "xxx" in key for key in series)
+    unknown = sum(v for k, v in series.items() if k.startswith("genart_requests_total{")
+                  and 'model="unknown",version=""' in k and 'status="404"' in k)
+    assert unknown == 1000
+    assert series['genart_requests_total{model="dcgan",version="1",api="predict",'
+                  'status="200"}'] == 1
+
+
+def test_prometheus_drops_the_series_of_unloaded_versions_and_models(exported, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from keras_genart.serving.server import create_app
+
+    for name in ("a", "b"):
+        shutil.copytree(exported["root"] / "dcgan", tmp_path / name)
+    config = tmp_path / "models.config"
+    _write_config(config, [(name, str(tmp_path / name), "latest { num_versions: 1 }", {})
+                           for name in ("a", "b")])
+    body = {"instances": sample_latents(1, 8, 0).tolist()}
+    with TestClient(create_app(model_config_file=str(config), config_poll_seconds=0.05)) as c:
+        for name in ("a", "b"):
+            assert c.post(f"/v1/models/{name}:predict", json=body).status_code == 200
+        assert {'model="a",version="1"', 'model="b",version="1"'} <= {
+            k.split("{")[1].split(",api")[0] for k in _series(c)}
+        shutil.copytree(tmp_path / "a" / "1", tmp_path / "a" / "2")  # a/1 is unloaded
+        assert _eventually(lambda: c.post("/v1/models/a:predict", json=body).headers[
+            "x-model-version"] == "2" and c.app.state.repository.loaded_versions("a") == [2])
+        _write_config(config, [("a", str(tmp_path / "a"), "latest { num_versions: 1 }", {})])
+        assert _eventually(lambda: c.get("/v1/models/b").status_code == 404)  # b is gone
+        series = _series(c)
+        assert any('model="a",version="2"' in k for k in series)
+        assert not any('model="a",version="1"' in k or 'model="b"' in k for k in series), [
+            k for k in series if 'model="b"' in k or 'version="1"' in k]
+
+
+def test_a_client_gone_before_its_body_ends_is_no_server_error(exported, caplog):
+    import logging
+
+    from keras_genart.serving.server import create_app
+
+    app = create_app(exported["root"])
+    server, thread, port = start_server(app)
+    try:
+        body = {"instances": sample_latents(1, 8, 0).tolist()}
+        assert httpx.post(f"http://127.0.0.1:{port}/v1/models/dcgan:predict",
+                          json=body).status_code == 200
+        with caplog.at_level(logging.INFO, logger="keras_genart.serving"):
+            for _ in range(3):
+                with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                    sock.sendall(b"POST /v1/models/dcgan:predict HTTP/1.1\r\nHost: x\r\n"
+                                 b"Content-Length: 1000\r\n\r\n[[0, 0")
+                    time.sleep(0.2)
+            assert _eventually(lambda: app.state.metrics.in_flight == 0, 10)
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+        assert "500" not in app.state.metrics.text().split("status=")[-1]
+        counts = [line for line in app.state.metrics.text().splitlines()
+                  if line.startswith("genart_requests_total") and 'api="predict"' in line]
+        assert counts == ['genart_requests_total{model="dcgan",version="",api="predict",'
+                          'status="400"} 3', 'genart_requests_total{model="dcgan",version="1",'
+                          'api="predict",status="200"} 1'], counts
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

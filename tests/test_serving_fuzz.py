@@ -8,6 +8,7 @@ answers the same pixels. Examples are derandomized (the same in every run) and
 bounded so that the suite stays fast.
 """
 
+import functools
 import json
 import re
 from urllib.parse import quote
@@ -195,3 +196,231 @@ def test_openapi_document_describes_the_real_contract(fuzz_client, exported):
         jsonschema.validate(answer.json(), error)
     versions = doc["paths"]["/v1/models/dcgan/versions/{version}:predict"]["post"]["parameters"]
     assert versions[0]["schema"]["enum"] == ["1"]
+
+
+# --- every query parameter of every route, for every kind of model; studio paths ----------
+# Few examples each: these cover more routes, not more bodies.
+QUICK = settings(FUZZ, max_examples=30)
+CLASSES = ["a", "b", "c"]
+MAX_SAMPLE = 16
+KINDS = ("unconditional", "latent-coded", "conditional")
+
+
+@pytest.fixture(scope="module")
+def kind_clients(exported, tmp_path_factory):
+    """`{kind: TestClient}` of a model named dcgan of each kind, classes "a", "b", "c": the
+    unconditional export; a latent-coded copy of it (its metadata names the classes, as
+    tests/test_serving.py's coded_client); a tiny conditional DCGAN, exported."""
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from keras_genart.export import export_model
+    from keras_genart.models import build_model
+    from keras_genart.serving.server import create_app
+
+    base = tmp_path_factory.mktemp("kinds")
+    coded = base / "coded"
+    shutil.copytree(exported["root"], coded)
+    meta_file = coded / "dcgan" / "1" / "metadata.json"
+    meta = json.loads(meta_file.read_text())
+    meta["latent_classes"] = {"class_names": CLASSES, "shares": [0.5, 0.25, 0.25]}
+    meta_file.write_text(json.dumps(meta))
+    model = build_model("dcgan", image_size=16, latent_dim=8, base_width=8, seed=0,
+                        class_names=CLASSES)
+    model.compile()
+    export_model(model, base / "conditional", name="dcgan", log=lambda *_: None)
+    roots = {"unconditional": exported["root"], "latent-coded": coded,
+             "conditional": base / "conditional"}
+    return {kind: TestClient(create_app(root, max_batch=8, max_body_bytes=100_000,
+                                        max_sample=MAX_SAMPLE),
+                             raise_server_exceptions=False)
+            for kind, root in roots.items()}
+
+
+odd_text = st.sampled_from(["", " 1", "1 ", "+1", "-0", "-1", "1_0", "１", "²", "٣", "0x10",
+                            "1e3", "1.0", "nan", "inf", "-inf", "9" * 5000, "0.05", "0.0499",
+                            "1e-9", "5e-324", "1.0000001", "%00", "\0", "a", "A", "b "])
+int_text = st.one_of(st.integers(-2 ** 70, 2 ** 70).map(str),
+                     st.integers(-2, MAX_SAMPLE + 2).map(str), odd_text, st.text(max_size=6))
+float_text = st.one_of(st.floats(-2, 2).map(repr), st.floats().map(repr),
+                       st.sampled_from(["0.05", "1", "0.7", "0.5", "1e-4"]), odd_text,
+                       st.text(max_size=6))
+class_text = st.one_of(st.sampled_from(CLASSES), st.integers(-2, 5).map(str), odd_text,
+                       st.text(max_size=6))
+sample_queries = st.fixed_dictionaries({}, optional={
+    "seed": int_text, "n": int_text, "truncation": float_text, "class": class_text,
+    "extra": st.text(max_size=6)})
+_ASCII_INT = re.compile(r"[0-9]{1,19}")
+_PLAIN_FLOAT = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
+def _strictly_valid(query, kind):
+    """Which parameters of a `:sample` query are within the documented bounds, in the
+    plainest spelling: `{name: bool}` for those given."""
+    def ascii_int(text, low, high):
+        return bool(_ASCII_INT.fullmatch(text)) and low <= int(text) <= high
+
+    valid = {}
+    if "seed" in query:
+        valid["seed"] = ascii_int(query["seed"], 0, 2 ** 63 - 1)
+    if "n" in query:
+        valid["n"] = ascii_int(query["n"], 1, MAX_SAMPLE)
+    if "truncation" in query:
+        text = query["truncation"]
+        valid["truncation"] = bool(_PLAIN_FLOAT.fullmatch(text)) and 0.05 <= float(text) <= 1
+    if "class" in query:
+        text = query["class"]
+        valid["class"] = kind != "unconditional" and (
+            text in CLASSES or (bool(_ASCII_INT.fullmatch(text)) and int(text) < len(CLASSES)))
+    return valid
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@QUICK
+@given(query=sample_queries)
+def test_every_sample_parameter_is_bounded_and_named_when_refused(kind_clients, kind, query):
+    import time
+
+    from PIL import Image
+
+    client = kind_clients[kind]
+    start = time.perf_counter()
+    response = client.get("/v1/models/dcgan:sample", params=query)
+    assert time.perf_counter() - start < 10  # the work of any one request is bounded
+    _check(response, "GET")
+    valid = _strictly_valid(query, kind)
+    if all(valid.values()):
+        assert response.status_code == 200, (query, response.text[:300])
+    if response.status_code != 200:
+        assert response.status_code == 400, (query, response.text[:300])
+        error = response.json()["error"]
+        named = {"seed": "seed", "n": "n", "truncation": "truncation", "class": "class"}
+        wrong = [name for name, ok in valid.items() if not ok]
+        assert any(named[name] in error or (name == "class" and "label" in error)
+                   for name in wrong), (query, error)
+        return
+    # Whatever was taken is within the bounds, as the picture's provenance shows.
+    import io
+
+    text = Image.open(io.BytesIO(response.content)).text
+    assert 1 <= int(text["keras_genart.n"]) <= MAX_SAMPLE
+    assert 0 <= int(text["keras_genart.seed"]) < 2 ** 63
+    if "truncation" in query:
+        assert 0.05 <= float(text["keras_genart.truncation"].split(" (")[0]) <= 1
+    if "class" in query:
+        assert text["keras_genart.class"] in CLASSES
+
+
+def _predict_bodies(kind):
+    labels = st.one_of(st.sampled_from(CLASSES), st.integers(-2, 5), json_values)
+    if kind != "conditional":
+        return bodies
+    rows = st.lists(st.fixed_dictionaries({"z": st.lists(numbers, min_size=8, max_size=8),
+                                           "label": labels}), max_size=4)
+    columns = st.fixed_dictionaries({"z": st.lists(st.lists(numbers, min_size=8, max_size=8),
+                                                   max_size=3),
+                                     "label": st.one_of(st.lists(labels, max_size=3), labels)})
+    return st.one_of(
+        st.builds(lambda r: {"instances": r}, rows).map(_dumps),
+        st.builds(lambda c: {"inputs": c}, columns).map(_dumps), bodies)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@settings(QUICK, max_examples=40)
+@given(data=st.data())
+def test_no_predict_body_gets_a_5xx_for_any_kind_of_model(kind_clients, kind, data):
+    body = data.draw(_predict_bodies(kind))
+    path = data.draw(st.sampled_from(["/v1/models/dcgan:predict",
+                                      "/v1/models/dcgan/versions/1:predict"]))
+    response = kind_clients[kind].post(path, content=body,
+                                       headers={"content-type": "application/json"})
+    _check(response, "POST")
+    if response.status_code == 200:
+        z = json.loads(body)
+        assert response.headers["x-model-version"] == "1"
+        values = response.json()
+        assert set(values) <= {"predictions", "outputs"} and values, z
+
+
+def test_valid_conditional_and_coded_requests_are_taken(kind_clients):
+    z = np.random.default_rng(0).standard_normal((2, 8)).round(6).tolist()
+    conditional = kind_clients["conditional"]
+    for body in ({"instances": [{"z": z[0], "label": "b"}, {"z": z[1], "label": 2}]},
+                 {"inputs": {"z": z, "label": ["a", 0]}}):
+        assert conditional.post("/v1/models/dcgan:predict", json=body).status_code == 200
+    for kind in ("conditional", "latent-coded"):
+        for query in ("class=b", "class=2", "n=16&truncation=0.05&class=a&seed=9"):
+            r = kind_clients[kind].get(f"/v1/models/dcgan:sample?{query}")
+            assert r.status_code == 200, (kind, query, r.text)
+
+
+# Routes that take no query parameters: any query leaves their answer as it is.
+_PLAIN_ROUTES = ("/v1/models", "/v1/models/dcgan", "/v1/models/dcgan/versions/1",
+                 "/v1/models/dcgan/metadata", "/v1/models/dcgan/files/metadata.json",
+                 "/v1/models/dcgan/files/model.onnx", "/v1/models/nope",
+                 "/v1/models/dcgan/labels/stable", "/studio/models.json", "/openapi.json",
+                 "/studio/index.html", "/studio/nope.js", "/monitoring/prometheus/metrics")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@QUICK
+@given(route=st.sampled_from(_PLAIN_ROUTES),
+       query=st.dictionaries(st.one_of(st.sampled_from(["seed", "n", "class", "truncation",
+                                                        "version", "file", "path"]),
+                                       st.text(max_size=5)),
+                             st.one_of(odd_text, st.text(max_size=8)), max_size=3))
+def test_routes_without_query_parameters_ignore_any_query(kind_clients, kind, route, query):
+    client = kind_clients[kind]
+    plain = client.get(route)
+    response = client.get(route, params=query)
+    _check(response, "GET")
+    assert response.status_code == plain.status_code, (route, query, response.text[:200])
+
+
+path_parts = st.one_of(
+    st.sampled_from(["..", ".", "", "%2e%2e", "%2E%2E%2F", "%00", "%5c", "\\", "~", ".git",
+                     "vendor", "index.html", "studio.js", "worker.js", "latents.js", "png.js",
+                     "etc", "passwd", "a.js", "a.wasm", "x" * 300, "é.js", "%C3%A9.js",
+                     "..%2F..%2Fsetup.cfg", "app.py"]),
+    st.text(max_size=10).map(lambda t: quote(t, safe="")))
+studio_paths = st.lists(path_parts, min_size=1, max_size=4).map("/".join)
+
+
+@functools.lru_cache(maxsize=1)
+def _studio_files():
+    """Every file the studio route may answer with: its bytes, by content."""
+    import os
+
+    from keras_genart.serving import app, studio_assets
+
+    files = [os.path.join(root, name) for root, _, names in os.walk(app.STUDIO_DIR)
+             for name in names]
+    files += list(app._STUDIO_SHARED.values())
+    files += [f for f in map(studio_assets.asset_file, studio_assets.ASSET_FILES) if f]
+    return {open(f, "rb").read() for f in files}
+
+
+@QUICK
+@given(path=studio_paths)
+def test_studio_paths_answer_studio_files_or_404(kind_clients, path):
+    response = kind_clients["unconditional"].get(f"/studio/{path}")
+    _check(response, "GET")
+    assert response.status_code in (200, 404, 503), (path, response.status_code)
+    if response.status_code == 200:
+        assert response.content in _studio_files(), path
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@QUICK
+@given(name=st.one_of(path_parts, st.sampled_from(["metadata.json", "model.onnx",
+                                                   "encoder.onnx", "METADATA.JSON"])),
+       version=st.sampled_from(["", "/versions/1", "/versions/2", "/versions/%C2%B9",
+                                "/labels/x"]))
+def test_file_paths_answer_listed_files_or_404(kind_clients, kind, name, version):
+    if name in (".", ".."):  # the client resolves them before sending: another route
+        hypothesis.reject()
+    response = kind_clients[kind].get(f"/v1/models/dcgan{version}/files/{name}")
+    _check(response, "GET")
+    listed = name in ("metadata.json", "model.onnx") and version in ("", "/versions/1")
+    assert response.status_code == (200 if listed else 404), (name, version, response.text)

@@ -118,7 +118,9 @@ function parseOptions(options) {
       request[flag.slice(2)] = Number(value);
     } else if (flag === "--truncation") {
       const psi = Number(value);
-      if (!(psi > 0 && psi <= 1)) fail(`--truncation must be in (0, 1], got ${value}`);
+      if (!(psi >= latents.MIN_TRUNCATION && psi <= 1)) {
+        fail(`--truncation must be in [${latents.MIN_TRUNCATION}, 1], got ${value}`);
+      }
       request.truncation = psi;
     } else if (flag === "--class") {
       request.label = value;

@@ -203,9 +203,15 @@
     return 1 - Math.exp(-x * x) / Math.sqrt(Math.PI) / t;
   }
 
+  // keras_genart.latents.MIN_TRUNCATION and MAX_REDRAW_ROUNDS: the smallest truncation
+  // taken (below it the redraws cost ~1 / psi draws a value) and the redraw rounds per row
+  // before the values still beyond are clipped (a cap no seed is expected to reach).
+  const MIN_TRUNCATION = 0.05;
+  const MAX_REDRAW_ROUNDS = 1000;
+
   function checkTruncation(psi) {
-    if (typeof psi !== "number" || !(psi > 0 && psi <= 1)) {
-      throw new RangeError(`truncation must be in (0, 1], got ${psi}`);
+    if (typeof psi !== "number" || !(psi >= MIN_TRUNCATION && psi <= 1)) {
+      throw new RangeError(`truncation must be in [${MIN_TRUNCATION}, 1], got ${psi}`);
     }
     return psi;
   }
@@ -238,14 +244,16 @@
     for (let i = 0; i < z.length; i++) z[i] = standardNormal(rng);
     const redraw = new PCG64([seed, 1]);
     for (let row = 0; row < n; row++) {
-      for (;;) {
+      const [start, end] = [row * latentDim, (row + 1) * latentDim];
+      for (let round = 0; round < MAX_REDRAW_ROUNDS; round++) {
         const beyond = [];
-        for (let j = row * latentDim; j < (row + 1) * latentDim; j++) {
+        for (let j = start; j < end; j++) {
           if (Math.abs(z[j]) > threshold) beyond.push(j);
         }
         if (beyond.length === 0) break;
         for (const j of beyond) z[j] = standardNormal(redraw);
       }
+      for (let j = start; j < end; j++) z[j] = Math.min(threshold, Math.max(-threshold, z[j]));
     }
     return Float32Array.from(z);
   }
@@ -318,5 +326,6 @@
   }
 
   return { PCG64, entropyWords, seedSequenceState, sampleLatents, sampleTruncatedLatents,
-           truncationThreshold, standardNormal, slerp, latentsInClasses };
+           truncationThreshold, standardNormal, slerp, latentsInClasses, MIN_TRUNCATION,
+           MAX_REDRAW_ROUNDS };
 });
