@@ -6,6 +6,7 @@ Pure NumPy: no TensorFlow import.
 """
 
 import math
+import re
 
 import numpy as np
 
@@ -225,12 +226,23 @@ def class_walk(start, end, steps, num_classes):
     return ((1.0 - t) * eye[int(start)] + t * eye[int(end)]).astype(np.float32)
 
 
+# A class index as typed: ASCII digits only (`str.isdigit` and `int` take superscripts
+# and other scripts' digits too: "²" passed one and failed the other, "１" was class 1),
+# at most 18 of them (within int64), one optional minus.
+CLASS_INDEX = re.compile(r"-?[0-9]{1,18}")
+
+
 def label_from_text(text, class_names):
     """A class as typed (`--class`, `:sample?class=`): a class name, else an index if the
-    text is a whole number, else the text (which `resolve_labels` refuses by name)."""
+    text is one (`CLASS_INDEX`), else the text, which `resolve_labels` refuses by name.
+
+    Args:
+        text: str or None. What the user typed.
+        class_names: list of str. The classes the model can be asked for, or empty.
+    """
     if text is None or not class_names or text in class_names:
         return text
-    return int(text) if text.lstrip("-").isdigit() else text
+    return int(text) if CLASS_INDEX.fullmatch(text) else text
 
 
 def picture_labels(labels, n, class_names):

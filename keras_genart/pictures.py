@@ -49,7 +49,7 @@ def sample(model, n, seed=0, label=None, truncation=None):
         seed: int. Seed of the latents. Defaults to 0.
         label: a class (name or index) for every picture, or one per picture.
             Defaults to None: a conditional model's classes in turn.
-        truncation: float in (0, 1]. The share of each latent value's normal
+        truncation: float in [0.05, 1]. The share of each latent value's normal
             distribution kept. Defaults to None (none).
     """
     z = sample_truncated_latents(n, model.latent_dim, seed, truncation)
@@ -66,7 +66,7 @@ def class_rows(model, per_class, seed=0, truncation=None):
         model: a generator that learnt classes (conditional or latent-coded).
         per_class: int. Pictures per class.
         seed: int. Seed of the latents. Defaults to 0.
-        truncation: float in (0, 1]. Defaults to None (none).
+        truncation: float in [0.05, 1]. Defaults to None (none).
     """
     names = model.label_names
     if not names:
@@ -94,7 +94,7 @@ def walk(model, from_seed, to_seed, steps, label=None, to_label=None, truncation
         steps: int. Pictures on the way, at least 2.
         label: a class (name or index). Defaults to None.
         to_label: the class the walk ends in. Defaults to None (`label`).
-        truncation: float in (0, 1]. Defaults to None (none).
+        truncation: float in [0.05, 1]. Defaults to None (none).
     """
     if int(steps) < 2:
         raise ValueError(f"steps must be at least 2, got {steps}")

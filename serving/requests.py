@@ -24,9 +24,9 @@ _DEPTH_STEP[[ord("["), ord("{")]] = 1
 _DEPTH_STEP[[ord("]"), ord("}")]] = -1
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
-# A class index in a query: ASCII digits only, one optional minus (a negative index is
-# then refused as "not a class").
-_CLASS_INDEX = re.compile(r"-?[0-9]{1,18}")
+# A seed or n: ASCII digits (`int` would take "１", " 1", "+1" and "1_0"), at most 19
+# (2**63 has 19).
+_QUERY_INT = re.compile(r"[0-9]{1,19}")
 
 # The part of a path after `/v1/models/`: NAME, then a version or a label, then
 # `/metadata`, `/files/FILE` or `:VERB`.
@@ -198,20 +198,15 @@ def parse_latents(data, latent_dim, max_batch):
     return z.astype(np.float32)
 
 
-def parse_class(text, label_names):
-    """A class as a query names it: a class name, an index in ASCII digits (at most 18,
-    within int64), else the text, which `resolve_labels` refuses by name.
-
-    `str.isdigit` and `int` would take superscripts and other scripts' digits too
-    (`²` passed one and failed the other: a 500; `１` was class 1).
-
-    Args:
-        text: str. The `class` query parameter, or None.
-        label_names: list of str. The classes the model can be asked for, or empty.
-    """
-    if text is None or not label_names or text in label_names:
-        return text
-    return int(text) if _CLASS_INDEX.fullmatch(text) else text
+def _query_int(query, name, default):
+    """A whole number of a query, in ASCII digits only (as versions and classes are)."""
+    text = query.get(name)
+    if text is None:
+        return default
+    if not _QUERY_INT.fullmatch(text):
+        raise ApiError(400, f"{name} must be a whole number in ASCII digits, got "
+                            f"{text[:40]!r}")
+    return int(text)
 
 
 def parse_sample_query(query, label_names, max_sample):
@@ -223,19 +218,15 @@ def parse_sample_query(query, label_names, max_sample):
             (a conditional model's, or latent-coded ones), or empty.
         max_sample: int. Most pictures per grid.
     """
-    from keras_genart.latents import check_truncation, resolve_labels
+    from keras_genart.latents import check_truncation, label_from_text, resolve_labels
 
-    try:
-        seed = int(query.get("seed", 0))
-        n = int(query.get("n", 16))
-    except ValueError:
-        raise ApiError(400, "seed and n must be integers") from None
+    seed, n = (_query_int(query, name, default) for name, default in (("seed", 0), ("n", 16)))
     if not 0 <= seed < 2 ** 63 or not 1 <= n <= max_sample:
         raise ApiError(400, f"need 0 <= seed < 2**63 and 1 <= n <= {max_sample}, got "
                             f"seed={seed}, n={n}")
     truncation = query.get("truncation")
     try:
-        label = parse_class(query.get("class"), label_names)
+        label = label_from_text(query.get("class"), label_names)
         resolve_labels(label, n, label_names)  # a bad class is a 400 here
         if truncation is not None:
             truncation = check_truncation(truncation)

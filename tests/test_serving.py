@@ -168,6 +168,20 @@ def test_sample_takes_a_class_by_name_or_ascii_index(coded_client):
         r = coded_client.get("/v1/models/dcgan:sample", params={"n": 2, "class": asked})
         assert r.status_code == 400, (asked[:9], r.status_code, r.text[:200])
         assert "unknown class" in r.json()["error"] and "a, b, c" in r.json()["error"], asked[:9]
+    # seed and n the same way: ASCII digits only, one parser for every number of a query.
+    for name in ("seed", "n"):
+        for asked in ("１", "+1", " 1", "1_0", "²"):
+            r = coded_client.get("/v1/models/dcgan:sample", params={"n": 2, name: asked})
+            assert r.status_code == 400, (name, asked, r.status_code)
+            assert f"{name} must be a whole number in ASCII digits" in r.json()["error"]
+
+
+def test_the_cli_reads_a_class_as_the_server_does():
+    # One parser (genart sample/vary --class, :sample?class=): "²" was int("²"), a traceback.
+    from keras_genart.latents import label_from_text
+
+    assert [label_from_text(t, ["a", "b"]) for t in ("b", "1", "-1", "²", "１")] == [
+        "b", 1, -1, "²", "１"]
 
 
 Z8 = json.dumps([0.0] * 8)

@@ -245,7 +245,7 @@ def _control_arguments(parser, default_class="the classes in turn"):
                         help="conditional models: the class of every picture, a name or an "
                              f"index (default: {default_class})")
     parser.add_argument("--truncation", type=float, default=None, metavar="PSI",
-                        help="in (0, 1]: the share of each latent value's normal "
+                        help="in [0.05, 1]: the share of each latent value's normal "
                              "distribution kept (values beyond are redrawn); lower: more "
                              "typical pictures, less variety (default: 1, none)")
 

@@ -252,7 +252,7 @@ class GenerativeModel(keras.Model):
             labels: a conditional model's classes: one class (index or name)
                 for every picture, or a list of `n`. Defaults to None: the
                 classes in turn (`keras_genart.latents.class_labels`).
-            truncation: float in (0, 1]. The share of each latent value's
+            truncation: float in [0.05, 1]. The share of each latent value's
                 normal distribution kept (values beyond are redrawn): less
                 variety, more typical pictures. Defaults to None (1, none).
 
