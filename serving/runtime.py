@@ -1,5 +1,6 @@
 """`Generator`: an exported version folder run with onnxruntime."""
 
+import hashlib
 import os
 
 import numpy as np
@@ -10,7 +11,6 @@ from keras_genart.contract import (
     METADATA_FILE,
     VERSION_PATTERN,
     read_metadata,
-    sha256_file,
 )
 from keras_genart.latents import (latents_in_classes, picture_labels, resolve_labels,
                                   sample_truncated_latents, slerp)
@@ -92,16 +92,22 @@ class Generator:
 
     def _open(self, filename, options, verify):
         """An onnxruntime session of one of the version's files, checked against the sha256
-        in its metadata."""
+        in its metadata.
+
+        The file is read once, and the bytes that were hashed are the bytes that load:
+        opened again by path, a `--force` export swapping the folder in between would
+        pair this metadata with another model."""
         import onnxruntime as ort
 
         path = os.path.join(self.path, filename)
+        with open(path, "rb") as f:
+            model = f.read()
         expected = self.metadata.get("sha256", {}).get(filename)
-        if verify and expected and sha256_file(path) != expected:
+        if verify and expected and hashlib.sha256(model).hexdigest() != expected:
             raise ValueError(
                 f"{path} does not match the sha256 in {METADATA_FILE}; the file is "
                 "incomplete or was changed after export")
-        return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
     def __repr__(self):
         return (f"Generator({self.path!r}, {self.metadata['model_type']}, "

@@ -633,3 +633,37 @@ def test_genart_serve_refuses_a_bad_model_config_file(tmp_path):
                              capture_output=True, text=True)
         assert out.returncode == 2 and message in out.stderr, out.stderr
         assert "Traceback" not in out.stderr
+
+
+def test_generator_loads_the_bytes_it_hashed(exported, tmp_path, monkeypatch):
+    # A `--force` export swaps model.onnx between the runtime's hash and its load (issue 28,
+    # item 7): the session must run the bytes that were checked, never the swapped file.
+    import hashlib
+
+    import onnxruntime
+
+    onnx = pytest.importorskip("onnx")
+    version = tmp_path / "1"
+    shutil.copytree(exported["version_dir"], version)
+    expected = json.loads((version / "metadata.json").read_text())["sha256"]["model.onnx"]
+    other = onnx.load(str(version / "model.onnx"))  # another model: one weight doubled
+    weight = next(w for w in other.graph.initializer if w.data_type == onnx.TensorProto.FLOAT)
+    weight.CopyFrom(onnx.numpy_helper.from_array(onnx.numpy_helper.to_array(weight) * 2,
+                                                 weight.name))
+    real, loaded = onnxruntime.InferenceSession, []
+
+    def swapped_before_the_load(model, *args, **kwargs):
+        (version / "model.onnx").write_bytes(other.SerializeToString())
+        session = real(model, *args, **kwargs)
+        loaded.append(model if isinstance(model, bytes) else open(model, "rb").read())
+        return session
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", swapped_before_the_load)
+    gen = Generator(version)
+    assert [hashlib.sha256(model).hexdigest() for model in loaded] == [expected]
+    monkeypatch.setattr(onnxruntime, "InferenceSession", real)
+    z = sample_latents(2, 8, 0)
+    np.testing.assert_array_equal(gen.run(z), Generator(exported["version_dir"]).run(z))
+    # The swap before the hash: the new bytes do not match the metadata read before them.
+    with pytest.raises(ValueError, match="does not match the sha256"):
+        Generator(version)
