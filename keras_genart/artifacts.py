@@ -182,6 +182,62 @@ def _exported_version(path, exported):
                          metadata["model_type"])
 
 
+def training_data_seed(model):
+    """The seed the model's training data was drawn with (what `builtin:` data depends on),
+    and where it was read.
+
+    A run folder (or a `.keras` file in one, its checkpoints included) records it in
+    its `config.json`; an exported version in its `metadata.json` (`training_data`,
+    else the settings it trained with).
+
+    Args:
+        model: str or `ModelArtifact`. See `find_model`.
+
+    Returns:
+        `(seed, where)`: int and a phrase naming the file; `(None, None)` when nothing
+        records it (a `.keras` file outside a run folder).
+    """
+    artifact = find_model(model)
+    if artifact.kind == EXPORTED_VERSION:
+        from keras_genart.contract import read_metadata
+
+        metadata = read_metadata(artifact.path)
+        seed = _recorded_seed(metadata.get("training_data"),
+                              lambda: metadata.get("training_config") or {})
+        return _seed_from(seed, f"the export's {METADATA_FILE}")
+    run_dir = artifact.path if artifact.kind == RUN_FOLDER else os.path.dirname(
+        os.path.abspath(artifact.path))
+    if os.path.basename(run_dir) == CHECKPOINTS:
+        run_dir = os.path.dirname(run_dir)
+    path = os.path.join(run_dir, CONFIG_FILE)
+    if not os.path.exists(path):
+        return None, None
+    try:
+        with open(path) as f:
+            payload = json.load(f)
+        seed = _recorded_seed(payload.get("data_summary"), lambda: _run_settings(payload))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise UserInputError(f"cannot read {path}: {error}") from None
+    return _seed_from(seed, f"the run's {CONFIG_FILE}")
+
+
+def _run_settings(payload):
+    from keras_genart.config import read_run_config
+
+    return {"seed": read_run_config(payload).asked.seed}
+
+
+def _recorded_seed(data_summary, settings):
+    """The data summary's seed (what the data was drawn with), else the settings' seed
+    (training draws its data with it); `settings` is called only when needed."""
+    seed = (data_summary or {}).get("seed")
+    return settings().get("seed") if seed is None else seed
+
+
+def _seed_from(seed, where):
+    return (None, None) if seed is None else (int(seed), where)
+
+
 def open_model(model, exported=True):
     """A model to make pictures with, with the generator protocol of
     `keras_genart.pictures`.

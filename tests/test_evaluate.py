@@ -319,3 +319,81 @@ def test_evaluation_callback_logs_class_coverage(tmp_path):
     assert 0.0 <= history.history["val_class_tv"][0] <= 1.0
     assert main(["train", "dcgan", "--data", str(tmp_path), "--eval-every", "1",
                  "--eval-metric", "class_tv", "--dry-run"]) == 2
+
+
+# --- what is judged against: the data the model trained on --------------------------------
+
+class _Copier:
+    """A generator (the protocol of `keras_genart.pictures`) that passes given pictures off
+    as its own."""
+
+    latent_dim, num_classes, label_names, model_type = 8, 0, None, "dcgan"
+
+    def __init__(self, pictures):
+        self.pictures, self.made = pictures.astype(np.float32) / 255.0, 0
+
+    def generate_from_latents(self, z, labels=None, class_weights=None):
+        out = self.pictures[self.made:self.made + len(z)]
+        self.made += len(z)
+        return out
+
+
+def _train_tiny_run(run, seed):
+    assert main(["train", "dcgan", "--data", "builtin:mondrian:16", "--image-size", "16",
+                 "--batch-size", "4", "--epochs", "1", "--steps-per-epoch", "1",
+                 "--latent-dim", "8", "--base-width", "8", "--seed", str(seed),
+                 "--run-dir", str(run), "--quiet"]) == 0
+
+
+def test_evaluate_judges_against_the_pictures_the_run_trained_on(tmp_path, monkeypatch,
+                                                                   capsys):
+    # A run trained on seed 3 saw builtin:mondrian:16 drawn with seed 3: the copy check must
+    # compare with those, whatever --seed the evaluation takes (issue 28, item 13).
+    from keras_genart import artifacts
+    from keras_genart.data import load_images
+
+    run = tmp_path / "run"
+    _train_tiny_run(run, seed=3)
+    seen = load_images("builtin:mondrian:16", image_size=16, seed=3).images
+    monkeypatch.setattr(artifacts, "open_model", lambda *_: _Copier(seen))
+    out = tmp_path / "report.json"
+    assert main(["evaluate", str(run), "--data", "builtin:mondrian:16", "--n", "16",
+                 "--metrics", "novelty", "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["real"]["seed"] == 3 and report["real"]["seed_from"] == "the run's config.json"
+    assert report["scores"]["copy_share"] == 1.0  # every training picture found as a copy
+    assert "drawn with seed 3" in capsys.readouterr().out
+
+
+def test_the_training_data_seed_is_read_from_every_kind_of_model(tmp_path):
+    from keras_genart.artifacts import training_data_seed
+
+    run = tmp_path / "run"
+    _train_tiny_run(run, seed=3)
+    assert training_data_seed(str(run)) == (3, "the run's config.json")
+    checkpoint = next((run / "checkpoints").glob("*.keras"))
+    assert training_data_seed(str(checkpoint)) == (3, "the run's config.json")
+    assert training_data_seed(str(run / "model.keras")) == (3, "the run's config.json")
+    alone = tmp_path / "alone.keras"
+    alone.write_bytes((run / "model.keras").read_bytes())
+    assert training_data_seed(str(alone)) == (None, None)  # no run folder: nothing says
+    # A version-1 run (flat "config", no data summary) records its seed too.
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "model.keras").write_bytes((run / "model.keras").read_bytes())
+    (old / "config.json").write_text(json.dumps({"config": {"seed": 7, "model": "dcgan"}}))
+    assert training_data_seed(str(old)) == (7, "the run's config.json")
+    # An exported version: its metadata's training data, or the settings it trained with.
+    version = tmp_path / "models" / "dcgan" / "1"
+    version.mkdir(parents=True)
+    (version / "model.onnx").write_bytes(b"")
+    metadata = {"model_type": "dcgan", "latent_dim": 8, "image_size": 16, "channels": 3,
+                "training_data": {"kind": "builtin", "seed": 5}, "training_config": {"seed": 5}}
+    (version / "metadata.json").write_text(json.dumps(metadata))
+    assert training_data_seed(str(version)) == (5, "the export's metadata.json")
+    del metadata["training_data"]
+    (version / "metadata.json").write_text(json.dumps({**metadata,
+                                                       "training_config": {"seed": 6}}))
+    assert training_data_seed(str(version)) == (6, "the export's metadata.json")
+    (version / "metadata.json").write_text(json.dumps({**metadata, "training_config": {}}))
+    assert training_data_seed(str(version)) == (None, None)
