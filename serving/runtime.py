@@ -60,6 +60,9 @@ class Generator:
             Defaults to True.
         threads: int. onnxruntime intra-op threads. Defaults to onnxruntime's
             choice.
+        batch_size: int. Most latents per onnxruntime run: `run` takes any
+            number, `batch_size` at a time, so that the network's activations
+            stay bounded. Defaults to 256.
 
     Example:
     >>> gen = Generator("exported/dcgan/1")
@@ -69,10 +72,11 @@ class Generator:
     >>> # gen.vary(imaging.load_picture("cat.png", gen.image_size), n=8, spread=0.5)
     """
 
-    def __init__(self, version_dir, verify=True, threads=None):
+    def __init__(self, version_dir, verify=True, threads=None, batch_size=256):
         import onnxruntime as ort
 
         self.path = os.fspath(version_dir)
+        self.batch_size = int(batch_size)
         self.metadata = read_metadata(self.path)
         options = ort.SessionOptions()
         if threads:
@@ -143,11 +147,14 @@ class Generator:
             z = latents_in_classes(z, resolve_labels(label, len(z), self.latent_class_names),
                                    self.latent_class_shares)
             label = None
-        feed = {"z": z}
         labels = self.labels(label, len(z))
-        if labels is not None:
-            feed["label"] = labels.astype(np.int64)
-        return self.session.run(["images"], feed)[0]
+        out = []
+        for start in range(0, max(len(z), 1), self.batch_size):  # no latents: one empty run
+            feed = {"z": z[start:start + self.batch_size]}
+            if labels is not None:
+                feed["label"] = labels[start:start + self.batch_size].astype(np.int64)
+            out.append(self.session.run(["images"], feed)[0])
+        return out[0] if len(out) == 1 else np.concatenate(out)
 
     def generate_from_latents(self, z, labels=None, class_weights=None):
         """float32 pictures in [0, 1] for latents (the protocol of `keras_genart.pictures`:

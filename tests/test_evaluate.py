@@ -397,3 +397,82 @@ def test_the_training_data_seed_is_read_from_every_kind_of_model(tmp_path):
     assert training_data_seed(str(version)) == (6, "the export's metadata.json")
     (version / "metadata.json").write_text(json.dumps({**metadata, "training_config": {}}))
     assert training_data_seed(str(version)) == (None, None)
+
+
+# --- memory: a picture set is converted and generated one batch at a time -----------------
+
+def test_features_convert_one_batch_at_a_time():
+    # A whole set copied to float32 (twice: astype, then / 255) before batching held 8 bytes
+    # per picture value at once (issue 28, item 15); the features stay the same.
+    import tracemalloc
+
+    from keras_genart.metrics.classifier import StyleClassifier
+
+    pictures = np.random.default_rng(1).integers(0, 256, (200, 64, 64, 3), dtype=np.uint8)
+    whole = pictures.size * 4  # bytes of one float32 copy of the set
+    unit = pictures.astype(np.float32) / 255.0  # the whole set, converted as before
+    for extractor in (RandomFeatures(), StyleClassifier()):
+        extractor.batch_size = 25
+        before = np.concatenate([np.asarray(keras.ops.convert_to_numpy(extractor.model(
+            extractor.preprocess(unit[s:s + 25]), training=False)), np.float32)
+            for s in range(0, len(unit), 25)])
+        extractor(pictures[:60])  # traces the network outside the measure
+        tracemalloc.start()
+        try:
+            features = extractor(pictures)
+            peak = tracemalloc.get_traced_memory()[1]
+            if isinstance(extractor, StyleClassifier):
+                tracemalloc.reset_peak()
+                probs = extractor.classify(pictures, batch_size=25)
+                assert tracemalloc.get_traced_memory()[1] < whole / 2
+                np.testing.assert_array_equal(probs, extractor.classify(unit, batch_size=25))
+        finally:
+            tracemalloc.stop()
+        np.testing.assert_array_equal(features, before)
+        assert peak < whole / 2, f"{type(extractor).__name__}: {peak} bytes at once"
+
+
+class _Recorder:
+    """Wraps a generator and records how many latents each call gets."""
+
+    def __init__(self, generator):
+        self.generator, self.calls = generator, []
+
+    def __getattr__(self, name):
+        return getattr(self.generator, name)
+
+    def generate_from_latents(self, z, **kwargs):
+        self.calls.append(len(z))
+        return self.generator.generate_from_latents(z, **kwargs)
+
+
+def test_generated_pictures_come_one_batch_at_a_time(tmp_path, monkeypatch):
+    # Made in one call, `--n 5000` pictures at 128 px were whole float32 sets (and, exported,
+    # one onnxruntime run of tens of GB): batch by batch, the same pictures (issue 28, item 15).
+    from keras_genart import artifacts, imaging, pictures
+    from keras_genart.models import build_model
+
+    path = tmp_path / "c.keras"  # conditional: the classes in turn run on across batches
+    build_model("dcgan", image_size=16, latent_dim=8, base_width=8, seed=0,
+                classes=["a", "b", "c"], conditional=True).save(path)
+    model = _Recorder(artifacts.open_model(str(path)))
+    before = imaging.to_uint8(pictures.sample(model.generator, 10, seed=4))
+    monkeypatch.setattr(artifacts, "open_model", lambda *_: model)
+    images, made_by = artifacts.generated_pictures(str(path), n=10, seed=4, batch_size=4)
+    np.testing.assert_array_equal(images, before)
+    assert images.dtype == np.uint8 and model.calls == [4, 4, 2]
+    assert made_by["kind"] == "keras" and made_by["seed"] == 4
+
+
+@pytest.mark.skipif(os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow",
+                    reason="the export fixture needs TensorFlow's backend")
+def test_an_exported_version_generates_one_batch_at_a_time(exported, monkeypatch):
+    from keras_genart import artifacts, imaging, pictures
+
+    version = str(exported["version_dir"])
+    model = _Recorder(artifacts.open_model(version))
+    before = imaging.to_uint8(pictures.sample(model.generator, 600, seed=2))
+    monkeypatch.setattr(artifacts, "open_model", lambda *_: model)
+    images, _ = artifacts.generated_pictures(version, n=600, seed=2)
+    np.testing.assert_array_equal(images, before)
+    assert model.calls == [256, 256, 88]

@@ -667,3 +667,21 @@ def test_generator_loads_the_bytes_it_hashed(exported, tmp_path, monkeypatch):
     # The swap before the hash: the new bytes do not match the metadata read before them.
     with pytest.raises(ValueError, match="does not match the sha256"):
         Generator(version)
+
+
+def test_generator_runs_onnxruntime_one_batch_at_a_time(exported):
+    # All the latents in one onnxruntime run needed tens of GB for `genart evaluate --n 5000`
+    # at 128 px (issue 28, item 15): batch by batch, the same pictures.
+    gen = Generator(exported["version_dir"], batch_size=4)
+    session, feeds = gen.session, []
+
+    class Recording:
+        def run(self, outputs, feed):
+            feeds.append(len(feed["z"]))
+            return session.run(outputs, feed)
+
+    z = sample_latents(10, 8, 5)
+    gen.session = Recording()
+    np.testing.assert_array_equal(gen.run(z), Generator(exported["version_dir"]).run(z))
+    assert feeds == [4, 4, 2]
+    assert Generator(exported["version_dir"]).batch_size == 256
