@@ -182,6 +182,62 @@ def _exported_version(path, exported):
                          metadata["model_type"])
 
 
+def training_data_seed(model):
+    """The seed the model's training data was drawn with (what `builtin:` data depends on),
+    and where it was read.
+
+    A run folder (or a `.keras` file in one, its checkpoints included) records it in
+    its `config.json`; an exported version in its `metadata.json` (`training_data`,
+    else the settings it trained with).
+
+    Args:
+        model: str or `ModelArtifact`. See `find_model`.
+
+    Returns:
+        `(seed, where)`: int and a phrase naming the file; `(None, None)` when nothing
+        records it (a `.keras` file outside a run folder).
+    """
+    artifact = find_model(model)
+    if artifact.kind == EXPORTED_VERSION:
+        from keras_genart.contract import read_metadata
+
+        metadata = read_metadata(artifact.path)
+        seed = _recorded_seed(metadata.get("training_data"),
+                              lambda: metadata.get("training_config") or {})
+        return _seed_from(seed, f"the export's {METADATA_FILE}")
+    run_dir = artifact.path if artifact.kind == RUN_FOLDER else os.path.dirname(
+        os.path.abspath(artifact.path))
+    if os.path.basename(run_dir) == CHECKPOINTS:
+        run_dir = os.path.dirname(run_dir)
+    path = os.path.join(run_dir, CONFIG_FILE)
+    if not os.path.exists(path):
+        return None, None
+    try:
+        with open(path) as f:
+            payload = json.load(f)
+        seed = _recorded_seed(payload.get("data_summary"), lambda: _run_settings(payload))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise UserInputError(f"cannot read {path}: {error}") from None
+    return _seed_from(seed, f"the run's {CONFIG_FILE}")
+
+
+def _run_settings(payload):
+    from keras_genart.config import read_run_config
+
+    return {"seed": read_run_config(payload).asked.seed}
+
+
+def _recorded_seed(data_summary, settings):
+    """The data summary's seed (what the data was drawn with), else the settings' seed
+    (training draws its data with it); `settings` is called only when needed."""
+    seed = (data_summary or {}).get("seed")
+    return settings().get("seed") if seed is None else seed
+
+
+def _seed_from(seed, where):
+    return (None, None) if seed is None else (int(seed), where)
+
+
 def open_model(model, exported=True):
     """A model to make pictures with, with the generator protocol of
     `keras_genart.pictures`.
@@ -255,8 +311,14 @@ def find_generated(model=None, folder=None):
     return None if model is None else find_model(model)
 
 
-def generated_pictures(model=None, folder=None, n=5000, seed=0, image_size=None):
+def generated_pictures(model=None, folder=None, n=5000, seed=0, image_size=None,
+                       batch_size=256):
     """Generated pictures as uint8 `(n, s, s, 3)`, and a description for the report.
+
+    A model's pictures are those of `keras_genart.pictures.sample(model, n,
+    seed)`, made `batch_size` at a time and each batch made uint8 at once: `n`
+    pictures as float32, or one onnxruntime run of them all, would take many
+    times their uint8 memory.
 
     Args:
         model: str or `ModelArtifact`. A run folder, a `.keras` file or an
@@ -267,9 +329,8 @@ def generated_pictures(model=None, folder=None, n=5000, seed=0, image_size=None)
         seed: int. Seed of the latents. Defaults to 0.
         image_size: int. Side the folder's pictures are resized to. Defaults
             to 32.
+        batch_size: int. Most pictures a model makes at once. Defaults to 256.
     """
-    from keras_genart import imaging, pictures
-
     artifact = find_generated(model, folder)
     if artifact is None:
         images, described = open_picture_folder(folder, image_size or 32)
@@ -278,7 +339,31 @@ def generated_pictures(model=None, folder=None, n=5000, seed=0, image_size=None)
                                  "needs at least 2")
         return images, described
     generator = open_model(artifact)
-    images = imaging.to_uint8(pictures.sample(generator, n, seed))
+    images = _sample_uint8(generator, n, seed, batch_size)
     return images, {"kind": "keras" if artifact.needs_backend else "exported",
                     "path": os.path.abspath(artifact.path),
                     "model_type": generator.model_type, "seed": seed}
+
+
+def _sample_uint8(generator, n, seed, batch_size):
+    """`imaging.to_uint8(pictures.sample(generator, n, seed))`, `batch_size` latents at a
+    time into one uint8 array (a conditional model's classes in turn run on across
+    batches, as in one call)."""
+    import numpy as np
+
+    from keras_genart import imaging
+    from keras_genart.latents import class_labels, sample_truncated_latents
+
+    if n < 1:
+        raise UserInputError(f"n is {n}; generate at least 1 picture")
+    z = sample_truncated_latents(n, generator.latent_dim, seed, None)
+    labels = class_labels(n, generator.num_classes) if generator.num_classes else None
+    images = None
+    for start in range(0, n, batch_size):
+        batch = imaging.to_uint8(generator.generate_from_latents(
+            z[start:start + batch_size],
+            labels=None if labels is None else labels[start:start + batch_size]))
+        if images is None:
+            images = np.empty((n, *batch.shape[1:]), np.uint8)
+        images[start:start + len(batch)] = batch
+    return images

@@ -1,5 +1,6 @@
 """`Generator`: an exported version folder run with onnxruntime."""
 
+import hashlib
 import os
 
 import numpy as np
@@ -10,7 +11,6 @@ from keras_genart.contract import (
     METADATA_FILE,
     VERSION_PATTERN,
     read_metadata,
-    sha256_file,
 )
 from keras_genart.latents import (latents_in_classes, picture_labels, resolve_labels,
                                   sample_truncated_latents, slerp)
@@ -60,6 +60,9 @@ class Generator:
             Defaults to True.
         threads: int. onnxruntime intra-op threads. Defaults to onnxruntime's
             choice.
+        batch_size: int. Most latents per onnxruntime run: `run` takes any
+            number, `batch_size` at a time, so that the network's activations
+            stay bounded. Defaults to 256.
 
     Example:
     >>> gen = Generator("exported/dcgan/1")
@@ -69,10 +72,11 @@ class Generator:
     >>> # gen.vary(imaging.load_picture("cat.png", gen.image_size), n=8, spread=0.5)
     """
 
-    def __init__(self, version_dir, verify=True, threads=None):
+    def __init__(self, version_dir, verify=True, threads=None, batch_size=256):
         import onnxruntime as ort
 
         self.path = os.fspath(version_dir)
+        self.batch_size = int(batch_size)
         self.metadata = read_metadata(self.path)
         options = ort.SessionOptions()
         if threads:
@@ -92,16 +96,22 @@ class Generator:
 
     def _open(self, filename, options, verify):
         """An onnxruntime session of one of the version's files, checked against the sha256
-        in its metadata."""
+        in its metadata.
+
+        The file is read once, and the bytes that were hashed are the bytes that load:
+        opened again by path, a `--force` export swapping the folder in between would
+        pair this metadata with another model."""
         import onnxruntime as ort
 
         path = os.path.join(self.path, filename)
+        with open(path, "rb") as f:
+            model = f.read()
         expected = self.metadata.get("sha256", {}).get(filename)
-        if verify and expected and sha256_file(path) != expected:
+        if verify and expected and hashlib.sha256(model).hexdigest() != expected:
             raise ValueError(
                 f"{path} does not match the sha256 in {METADATA_FILE}; the file is "
                 "incomplete or was changed after export")
-        return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
     def __repr__(self):
         return (f"Generator({self.path!r}, {self.metadata['model_type']}, "
@@ -137,11 +147,14 @@ class Generator:
             z = latents_in_classes(z, resolve_labels(label, len(z), self.latent_class_names),
                                    self.latent_class_shares)
             label = None
-        feed = {"z": z}
         labels = self.labels(label, len(z))
-        if labels is not None:
-            feed["label"] = labels.astype(np.int64)
-        return self.session.run(["images"], feed)[0]
+        out = []
+        for start in range(0, max(len(z), 1), self.batch_size):  # no latents: one empty run
+            feed = {"z": z[start:start + self.batch_size]}
+            if labels is not None:
+                feed["label"] = labels[start:start + self.batch_size].astype(np.int64)
+            out.append(self.session.run(["images"], feed)[0])
+        return out[0] if len(out) == 1 else np.concatenate(out)
 
     def generate_from_latents(self, z, labels=None, class_weights=None):
         """float32 pictures in [0, 1] for latents (the protocol of `keras_genart.pictures`:

@@ -946,3 +946,55 @@ def test_a_client_gone_before_its_body_ends_is_no_server_error(exported, caplog)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_generator_loads_the_bytes_it_hashed(exported, tmp_path, monkeypatch):
+    # A `--force` export swaps model.onnx between the runtime's hash and its load (issue 28,
+    # item 7): the session must run the bytes that were checked, never the swapped file.
+    import hashlib
+
+    import onnxruntime
+
+    onnx = pytest.importorskip("onnx")
+    version = tmp_path / "1"
+    shutil.copytree(exported["version_dir"], version)
+    expected = json.loads((version / "metadata.json").read_text())["sha256"]["model.onnx"]
+    other = onnx.load(str(version / "model.onnx"))  # another model: one weight doubled
+    weight = next(w for w in other.graph.initializer if w.data_type == onnx.TensorProto.FLOAT)
+    weight.CopyFrom(onnx.numpy_helper.from_array(onnx.numpy_helper.to_array(weight) * 2,
+                                                 weight.name))
+    real, loaded = onnxruntime.InferenceSession, []
+
+    def swapped_before_the_load(model, *args, **kwargs):
+        (version / "model.onnx").write_bytes(other.SerializeToString())
+        session = real(model, *args, **kwargs)
+        loaded.append(model if isinstance(model, bytes) else open(model, "rb").read())
+        return session
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", swapped_before_the_load)
+    gen = Generator(version)
+    assert [hashlib.sha256(model).hexdigest() for model in loaded] == [expected]
+    monkeypatch.setattr(onnxruntime, "InferenceSession", real)
+    z = sample_latents(2, 8, 0)
+    np.testing.assert_array_equal(gen.run(z), Generator(exported["version_dir"]).run(z))
+    # The swap before the hash: the new bytes do not match the metadata read before them.
+    with pytest.raises(ValueError, match="does not match the sha256"):
+        Generator(version)
+
+
+def test_generator_runs_onnxruntime_one_batch_at_a_time(exported):
+    # All the latents in one onnxruntime run needed tens of GB for `genart evaluate --n 5000`
+    # at 128 px (issue 28, item 15): batch by batch, the same pictures.
+    gen = Generator(exported["version_dir"], batch_size=4)
+    session, feeds = gen.session, []
+
+    class Recording:
+        def run(self, outputs, feed):
+            feeds.append(len(feed["z"]))
+            return session.run(outputs, feed)
+
+    z = sample_latents(10, 8, 5)
+    gen.session = Recording()
+    np.testing.assert_array_equal(gen.run(z), Generator(exported["version_dir"]).run(z))
+    assert feeds == [4, 4, 2]
+    assert Generator(exported["version_dir"]).batch_size == 256

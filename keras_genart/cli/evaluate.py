@@ -52,12 +52,22 @@ def _classifier_for(spec, real_classes):
     return classifier, np.array([index[names[k]] for k in labels])
 
 
+def _data_seed(artifact, seed):
+    """The seed to draw `builtin:` data with, and where it comes from: the seed the model
+    trained on (its run's config.json or its export's metadata.json), else --seed."""
+    from keras_genart.artifacts import training_data_seed
+
+    trained, where = (None, None) if artifact is None else training_data_seed(artifact)
+    return (seed, "--seed") if trained is None else (trained, where)
+
+
 def cmd_evaluate(args):
     from keras_genart._quiet import quiet_tensorflow
     from keras_genart.artifacts import find_generated, generated_pictures
 
     artifact = find_generated(args.model_path, args.generated)
     _check_data(args.data)
+    data_seed, seed_from = _data_seed(artifact, args.seed)
     metrics = _metrics(args)
     quiet_tensorflow()
     from keras_genart import imaging
@@ -70,7 +80,10 @@ def cmd_evaluate(args):
                                             seed=args.seed, image_size=args.image_size)
     real, train, real_info, real_classes = real_pictures(
         args.data, generated.shape[1], min(args.n, len(generated)) if args.generated else args.n,
-        seed=args.seed, tfds_data_dir=args.tfds_data_dir)
+        seed=args.seed, tfds_data_dir=args.tfds_data_dir, data_seed=data_seed)
+    if "seed" in real_info:  # builtin: data, drawn from a seed
+        real_info["seed_from"] = seed_from
+        print(f"real pictures: {args.data} drawn with seed {real_info['seed']} ({seed_from})")
     classifier, real_labels = None, None
     if "classes" in metrics:
         classifier, real_labels = _classifier_for(args.classifier, real_classes)
@@ -134,7 +147,9 @@ def add_commands(sub):
                           ".keras model giving the data's class scores (default: style for "
                           "builtin: data)")
     evaluate.add_argument("--seed", type=non_negative_int, default=0,
-                          help="latents, real-picture subset and KID subsets")
+                          help="latents, real-picture subset and KID subsets (builtin: data "
+                          "is drawn with the seed the model trained on, when its run or "
+                          "export records it)")
     evaluate.add_argument("--tfds-data-dir", default=None,
                           help="folder where TFDS data sets were prepared "
                           "(default: TFDS' own, ~/tensorflow_datasets)")

@@ -22,7 +22,7 @@ import os
 import numpy as np
 
 from keras_genart.errors import UserInputError
-from keras_genart.metrics.extractor import KerasExtractor, KerasModelFeatures, as_unit_float
+from keras_genart.metrics.extractor import KerasExtractor, KerasModelFeatures, unit_float_batches
 
 WEIGHTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "style_classifier.npz")
 INPUT_SIZE = 32
@@ -105,10 +105,9 @@ class StyleClassifier(KerasExtractor):
         """Class probabilities `(n, classes)` of pictures (uint8 or [0, 1] floats)."""
         from keras import ops
 
-        images = as_unit_float(images)
         out = [np.asarray(ops.convert_to_numpy(
-            self.network(_resize(images[s:s + batch_size]), training=False)[1]), np.float64)
-            for s in range(0, len(images), batch_size)]
+            self.network(_resize(batch), training=False)[1]), np.float64)
+            for _, batch in unit_float_batches(images, batch_size)]
         return _softmax(np.concatenate(out)) if out else np.zeros((0, len(self.class_names)))
 
     @property

@@ -11,20 +11,40 @@ import numpy as np
 from keras_genart.errors import UserInputError
 
 
+def check_pictures(images):
+    """Pictures `(n, h, w, 3)` as an array, as they are (not converted).
+
+    Raises `UserInputError` for another shape.
+    """
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise UserInputError(f"pictures must be (n, h, w, 3), got shape {images.shape}")
+    return images
+
+
 def as_unit_float(images):
     """Pictures `(n, h, w, 3)` (uint8, or floats in [0, 1]) as float32 in [0, 1].
 
     Raises `UserInputError` for another shape or non-finite values.
     """
-    images = np.asarray(images)
-    if images.ndim != 4 or images.shape[-1] != 3:
-        raise UserInputError(f"pictures must be (n, h, w, 3), got shape {images.shape}")
+    images = check_pictures(images)
     if images.dtype == np.uint8:
-        return images.astype(np.float32) / 255.0
+        unit = images.astype(np.float32)
+        unit /= 255.0  # in place: one float32 copy, not two
+        return unit
     images = images.astype(np.float32)
     if not np.isfinite(images).all():
         raise UserInputError("pictures contain NaN or infinite values")
     return images
+
+
+def unit_float_batches(images, batch_size):
+    """`(start, batch)` for each `batch_size` pictures of a set, the batch as float32 in
+    [0, 1] (`as_unit_float`): converted one batch at a time, since a whole set as
+    float32 takes four times its uint8 memory (tens of GB for large sets)."""
+    images = check_pictures(images)
+    for start in range(0, len(images), batch_size):
+        yield start, as_unit_float(images[start:start + batch_size])
 
 
 class KerasExtractor:
@@ -40,14 +60,12 @@ class KerasExtractor:
     def __call__(self, images, progress=None):
         from keras import ops
 
-        images = as_unit_float(images)
         out = []
-        for start in range(0, len(images), self.batch_size):
-            batch = images[start:start + self.batch_size]
+        for start, batch in unit_float_batches(images, self.batch_size):
             features = self.model(self.preprocess(batch), training=False)
             out.append(np.asarray(ops.convert_to_numpy(features), np.float32).reshape(len(batch), -1))
             if progress is not None:
-                progress(min(start + self.batch_size, len(images)))
+                progress(start + len(batch))
         return np.concatenate(out) if out else np.zeros((0, self.dim), np.float32)
 
     def preprocess(self, images):
