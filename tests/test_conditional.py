@@ -628,7 +628,7 @@ def test_latent_classes_save_load_and_refuse_what_cannot_be(tmp_path, tiny_data)
     with pytest.raises(ValueError, match="latent_dim 2 or more"):
         build_generator(16, 1, base_width=8, latent_class_shares=[1, 1])
     for kwargs, message in (
-            ({"model_type": "vae"}, "latent-coded classes are for GANs"),
+            ({"model_type": "vae"}, "--latent-classes is for GANs"),
             ({"class_names": ["a", "b"]}, "--conditional and --latent-classes"),
             ({"packing": 2}, "do not pack"),
             ({"latent_class_shares": [1, 1]}, "2 class shares for 3 classes"),

@@ -41,7 +41,7 @@ def test_two_replicas_make_the_same_step_as_one_device_and_the_cli_trains_on_the
     # `genart train --devices 2`, in the same interpreter.
     assert report["cli_returncode"] == 0, out.stderr[-3000:]
     saved = json.loads((run / "config.json").read_text())
-    assert saved["config"]["devices"] == 2
+    assert saved["asked"]["fit"]["devices"] == 2
     assert saved["versions"]["backend"] == backend
     assert (run / "model.keras").exists()
     assert Image.open(run / "samples" / "epoch-0001.png").size[0] > 16
