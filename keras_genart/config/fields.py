@@ -304,10 +304,13 @@ def _check_model(model):
     if model.conditional and model.packing != 1:
         raise UserInputError("a conditional GAN does not pack (--packing 1): the pictures "
                              "judged together would have different labels")
-    if model.latent_classes is True and (model.conditional or not gan or model.packing != 1):
+    if model.latent_classes is True and (model.conditional or not gan):
         raise UserInputError("--latent-classes is for GANs (dcgan, wgan-gp) without "
                              "--conditional (the other way to learn the classes) and "
                              "without --packing")
+    if model.latent_classes is True and model.packing != 1:
+        raise UserInputError("latent-coded classes do not pack (--packing 1): the pictures "
+                             "judged together would have different labels")
     if model.latent_classes is True and model.latent_dim < 2:
         raise UserInputError(f"latent-coded classes need --latent-dim 2 or more, got "
                              f"{model.latent_dim}")
