@@ -252,17 +252,12 @@ class TrainConfig:
         """A config from every setting as one keyword (`model="dcgan"`, `data=...`,
         `epochs=...`): the form of version 1's `config.json` and a convenience.
         Unknown names are refused."""
-        grouped = {name: {} for name in GROUPS}
-        top = {}
         where = _flat_names()
         unknown = sorted(set(settings) - set(where))
         if unknown:
             raise UserInputError(f"unknown setting {', '.join(unknown)}; known: "
                                  f"{', '.join(sorted(where))}")
-        for key, value in settings.items():
-            group, field = where[key]
-            (grouped[group] if group else top)[field] = value
-        return cls(**{name: GROUPS[name](**values) for name, values in grouped.items()}, **top)
+        return from_leaves({where[key]: value for key, value in settings.items()})
 
     def flat(self):
         """Every setting as one flat dict, named as in version 1 (`model`, `data`, ...)."""
@@ -270,6 +265,16 @@ class TrainConfig:
         for key, (group, field) in _flat_names().items():
             values[key] = getattr(getattr(self, group) if group else self, field)
         return values
+
+
+def from_leaves(values):
+    """A `TrainConfig` of `{(group or None, field): value}`; missing settings take their
+    defaults."""
+    grouped = {name: {} for name in GROUPS}
+    top = {}
+    for (group, field), value in values.items():
+        (grouped[group] if group else top)[field] = value
+    return TrainConfig(**{name: GROUPS[name](**v) for name, v in grouped.items()}, **top)
 
 
 def _fields(obj):

@@ -3,16 +3,14 @@ and the comparison that decides whether a run may be resumed."""
 
 import dataclasses
 
-from keras_genart.config.fields import GROUPS, TrainConfig, _fields, _flat_names
+from keras_genart.config.fields import (GROUPS, TrainConfig, _fields, _flat_names,
+                                        from_leaves)
 from keras_genart.config.resolve import resolve
 from keras_genart.errors import UserInputError
 
 # config.json's layout: 1 held the flat settings as asked ("config"); 2 holds them
 # nested, as asked ("asked") and as resolved ("resolved").
 CONFIG_VERSION = 2
-
-# ---------------------------------------------------------------------------------------
-# config.json: what the user asked and what it resolved to, with migrations of older runs.
 
 # Settings added after version-1 runs were made, with the value that such runs had.
 ADDED_SETTINGS = {"ema": None, "r1": 0.0, "r1_interval": 16, "upsampling": "transpose",
@@ -36,6 +34,8 @@ class SavedRun:
         resolved: `TrainConfig` or None. What they meant; None for a version-1 run,
             whose meaning `resolved_with` finds from its data.
         extras: dict. The rest of the file (class names, data summary, ...).
+        _then: dict. A version-1 run's settings that its version did not have, with
+            the values such runs had (`ADDED_SETTINGS`).
     """
 
     asked: TrainConfig
@@ -118,8 +118,4 @@ def resume_settings(saved, asked, classes=None, grayscale=False):
             f"run folder '{asked.run_dir}' holds a run with other settings ("
             + "; ".join(differences) + "); pass a new --run-dir, or the same settings to "
             "resume it")
-    grouped = {name: {} for name in GROUPS}
-    top = {}
-    for (group, field), value in values.items():
-        (grouped[group] if group else top)[field] = value
-    return TrainConfig(**{name: GROUPS[name](**v) for name, v in grouped.items()}, **top)
+    return from_leaves(values)
