@@ -89,7 +89,7 @@ def export_model(model, out_dir, name=None, version=None, formats=FORMATS, opset
     Returns:
         dict: the metadata written, with `path` added.
     """
-    from keras_genart.runs import load_trained_model
+    from keras_genart.artifacts import load_trained_model
 
     _check_export_backend()
     formats = list(dict.fromkeys(formats))

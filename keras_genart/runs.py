@@ -14,14 +14,12 @@ import time
 
 from keras_genart import config as settings
 from keras_genart._version import __version__
+from keras_genart.artifacts import CONFIG_FILE, MODEL_FILE
 from keras_genart.artifacts import load_trained_model  # noqa: F401  (moved; old imports work)
 from keras_genart.config import TrainConfig  # noqa: F401  (its home before config.py)
 from keras_genart.errors import UserInputError
 from keras_genart.imaging import atomic_write_bytes
 from keras_genart.options import SCORES
-
-CONFIG_FILE = "config.json"
-MODEL_FILE = "model.keras"
 
 
 def build_compiled_model(config, class_names=None, class_shares=None, grayscale=False):
