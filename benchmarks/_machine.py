@@ -14,6 +14,21 @@ def cpu_name():
         return "unknown CPU"
 
 
+def cpu_info():
+    """`{model, cores, avx2, avx512, amx}` of this machine, as benchmarks/results/ records
+    the CPU beside each figure."""
+    import os
+
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f
+                          if line.startswith("flags")), [])
+    except OSError:
+        flags = []
+    return {"model": cpu_name(), "cores": os.cpu_count(), "avx2": "avx2" in flags,
+            "avx512": "avx512f" in flags, "amx": any(f.startswith("amx") for f in flags)}
+
+
 def wall_clock_budget(start, seconds):
     """A Keras callback that stops `fit` once `seconds` have passed since `start` (a
     `time.perf_counter()` value); its `steps` counts the batches trained."""

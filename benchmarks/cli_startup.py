@@ -22,7 +22,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from _machine import cpu_name  # noqa: E402
+from _machine import cpu_info, cpu_name  # noqa: E402
 
 GENART = [sys.executable, "-m", "keras_genart.cli"]
 TINY_RUN = ["train", "dcgan", "--data", "builtin:abstract:8", "--image-size", "16",
@@ -77,9 +77,14 @@ def main():
                   f"{done.returncode}: {answer[0][:70] if answer else ''}")
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        rows = [{"benchmark": "cli_startup.py", "table": "genart's answer to a mistake",
+                 "setting": {"command": f"genart {name}", "repeats": args.repeats},
+                 "metrics": {k: round(v, 3) for k, v in figures.items()},
+                 "cpu": cpu_info(), "commit": commit(), "date": time.strftime("%Y-%m-%d"),
+                 "command": "python benchmarks/cli_startup.py"}
+                for name, figures in results.items()]
         with open(args.json, "w") as f:
-            json.dump({"cpu": cpu_name(), "cpus": os.cpu_count(), "commit": commit(),
-                       "repeats": args.repeats, "commands": results}, f, indent=2)
+            json.dump(rows, f, indent=2)
             f.write("\n")
 
 
