@@ -820,3 +820,47 @@ def test_lazy_r1_compiles_with_xla_on_batches_of_unknown_size():
     history = model.fit(make_dataset(load_images("builtin:abstract:8", image_size=16), 4),
                         epochs=1, steps_per_epoch=2, verbose=0)
     assert np.isfinite(history.history["r1_penalty"][-1])
+
+
+def _loss_scale(optimizer):
+    return float(_np(optimizer.dynamic_scale))
+
+
+def test_mixed_precision_float16_discriminator_learns_from_a_batch_of_identical_pictures(
+        tmp_path):
+    # A collapsing generator repeats one picture: the minibatch-std channel's
+    # variance is 0 there, and sqrt(0 + 1e-8) in float16 (where 1e-8 is 0) has an
+    # infinite gradient. The loss-scale optimizer then skipped every such
+    # discriminator step and halved its scale, silently (issue 28, item 10).
+    from keras_genart import backend
+
+    model = build_model("dcgan", seed=0, mixed_precision="float16", minibatch_std=True,
+                        **TINY)
+    model.compile()
+    assert model.discriminator.get_layer("minibatch_std").compute_dtype == "float16"
+    picture = np.random.default_rng(0).uniform(-1, 1, (1, 16, 16, 3)).astype("float32")
+    same = ops.convert_to_tensor(np.repeat(picture, 4, axis=0))
+
+    def input_gradients(discriminator):
+        return _np(backend.current().gradient_wrt_inputs(
+            lambda x: discriminator(x, training=True), same))
+
+    assert np.isfinite(input_gradients(model.discriminator)).all()
+    before = [np.array(w) for w in model.discriminator.get_weights()]
+    scale = _loss_scale(model.d_optimizer)
+    model.train_on_batch(_np(same))
+    assert _loss_scale(model.d_optimizer) == scale  # the step was not skipped ...
+    moved = max(float(np.max(np.abs(a - np.array(b))))
+                for a, b in zip(before, model.discriminator.get_weights()))
+    assert moved > 1e-5  # ... and the discriminator learned from it
+    # The std channel itself: about 0 for identical pictures, in the layer's dtype.
+    layer = model.discriminator.get_layer("minibatch_std")
+    features = ops.convert_to_tensor(np.repeat(np.ones((1, 4, 4, 2), "float16"), 4, axis=0))
+    out = layer(features)
+    assert out.dtype == "float16" and float(np.max(np.abs(_np(out)[..., -1]))) < 1e-3
+    # A saved model still loads and computes the same.
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_array_equal(_np(loaded.discriminator(same)),
+                                  _np(model.discriminator(same)))
+    assert np.isfinite(input_gradients(loaded.discriminator)).all()
