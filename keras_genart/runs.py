@@ -107,6 +107,7 @@ def train(config, log=print, extra_callbacks=()):
 
     register_all()
     settings.check_data_exists(config)
+    _check_cluster(config, backend.process_count(), log)
     run_dir = config.run_dir
     config_path = os.path.join(run_dir, CONFIG_FILE)
     checkpoint_dir = os.path.join(run_dir, "checkpoints")
@@ -194,6 +195,17 @@ def train(config, log=print, extra_callbacks=()):
     if chief:
         log(f"saved {os.path.join(run_dir, MODEL_FILE)}")
     return model
+
+
+def _check_cluster(config, processes, log):
+    """In a cluster, checks the batch against every process's replicas and says how
+    it is split (before any process joins the others)."""
+    if processes == 1:
+        return
+    settings.fields._check_train(config, processes)
+    replicas = processes * config.fit.devices
+    log(f"training on {processes} processes x {config.fit.devices} device(s) each: "
+        f"{replicas} replicas of {config.fit.batch_size // replicas} pictures per step")
 
 
 def _check_data_fits(config, resolved, data, log, resuming):

@@ -5,6 +5,10 @@ Run as `python -m tests.distributed_step [RUN_DIR]` with KERAS_BACKEND set
 devices must be configured before the backend initialises. With RUN_DIR it
 also runs `genart train ... --devices 2` into it, in the same interpreter (one
 start-up for both checks). Prints one JSON line.
+
+`python -m tests.distributed_step --process GENART_TRAIN_ARGS...`, in each
+process of a cluster: runs `genart train` and prints one JSON line of what
+this process trained on and ended with (`process_report`).
 """
 
 import json
@@ -84,5 +88,69 @@ def main():
     print(json.dumps(report, default=float))
 
 
+def _record_trained_pictures(steps):
+    """Appends, for each training step, the sums of the real pictures this process
+    trains on to `steps` (a picture's sum tells pictures apart).
+
+    TensorFlow splits each global batch over the workers inside the step: recorded
+    there. JAX assembles the global batch from each process's slice: recorded as fed.
+    """
+    from keras_genart import data
+    from keras_genart.models.generative import GenerativeModel
+
+    def sums(images):
+        return np.round(np.asarray(images, np.float64).reshape(len(images), -1).sum(1),
+                        3).tolist()
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        real_images = GenerativeModel._real_images
+
+        def recorded(self, batch):
+            images = real_images(self, batch)
+            tf.py_function(lambda x: steps.append(sums(x.numpy())) or 0, [images], tf.int32)
+            return images
+
+        GenerativeModel._real_images = recorded
+    else:
+        make_dataset = data.make_dataset
+
+        def recorded(*args, **kwargs):
+            for batch in make_dataset(*args, **kwargs):
+                steps.append(sums(batch[0]))
+                yield batch
+
+        data.make_dataset = recorded
+
+
+def process_report(args):
+    """`genart train ARGS` in this process of a cluster: its return code, the pictures
+    it trained on (step by step), its replica count and a digest of its weights."""
+    import hashlib
+
+    from keras_genart import runs
+    from keras_genart.cli import main as genart
+
+    steps, trained = [], []
+    _record_trained_pictures(steps)
+    train = runs.train
+    runs.train = lambda *a, **k: trained.append(train(*a, **k)) or trained[-1]
+    report = {"returncode": genart(args), "steps": steps}
+    if trained:
+        model = trained[0]
+        digest = hashlib.sha256()
+        # The trained weights and the network that draws the pictures. The raw
+        # generator's batch-norm statistics are left out: under TensorFlow each worker
+        # keeps its own (Keras' BatchNormalization is not synchronised).
+        for weight in model.trainable_weights + model.sampling_generator.weights:
+            digest.update(np.ascontiguousarray(weight.numpy()).tobytes())
+        report.update(weights=digest.hexdigest(), replicas=_replicas(model))
+    return report
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--process"]:
+        print(json.dumps(process_report(sys.argv[2:])))
+    else:
+        main()

@@ -81,12 +81,15 @@ def data_parallel(devices):
     context that does nothing. Several machines (or processes): TensorFlow
     reads the cluster from `TF_CONFIG` and uses a
     `tf.distribute.MultiWorkerMirroredStrategy`; JAX reads Keras'
-    `KERAS_DISTRIBUTION_JOB_ADDRESSES` / `_NUM_PROCESSES` / `_PROCESS_ID` and
-    spans every process's devices. Every process runs the same command, and
-    only the chief writes the run's files.
+    `KERAS_DISTRIBUTION_JOB_ADDRESSES` / `_NUM_PROCESSES` / `_PROCESS_ID`.
+    Each process then trains on its first `devices` devices (a TensorFlow
+    worker without GPUs on its CPU: one device), so the global batch is split
+    over `process_count() * devices` replicas. Every process runs the same
+    command, and only the chief writes the run's files.
 
     Args:
-        devices: int. Number of devices; the global batch is split over them.
+        devices: int. Number of devices (of each process); the global batch
+            is split over them.
 
     Example:
     >>> with data_parallel(2):
@@ -104,6 +107,12 @@ def data_parallel(devices):
     if int(devices) == 1 and not module.multi_worker():
         return contextlib.nullcontext()
     return module.data_parallel(int(devices))
+
+
+def process_count():
+    """Processes that train one run together (1 outside a cluster), read from the
+    environment without starting the backend."""
+    return current().process_count()
 
 
 def process_shard():

@@ -180,12 +180,11 @@ def data_parallel(devices):
 
     Several processes (`KERAS_DISTRIBUTION_JOB_ADDRESSES`,
     `KERAS_DISTRIBUTION_NUM_PROCESSES`, `KERAS_DISTRIBUTION_PROCESS_ID`, read by
-    `keras.distribution.initialize`): every device of every process, each
-    process feeding its own slice of the global batch (`process_shard`).
+    `keras.distribution.initialize`): the first `devices` devices of every
+    process, each process feeding its own slice of the global batch
+    (`process_shard`).
     """
     import keras
-
-    from keras_genart.errors import UserInputError
 
     if multi_worker():
         if not jax.distributed.is_initialized():
@@ -193,14 +192,32 @@ def data_parallel(devices):
             jax.config.update("jax_cpu_collectives_implementation", "gloo")
             keras.distribution.initialize()
         return keras.distribution.DataParallel(
-            devices=jax.devices(), auto_shard_dataset=False).scope()
-    available = jax.devices()
+            devices=_first_of_each_process(devices), auto_shard_dataset=False).scope()
+    return keras.distribution.DataParallel(
+        devices=_first(jax.devices(), devices, "JAX sees")).scope()
+
+
+def _first(available, devices, sees):
+    """The first `devices` of `available`; a UserInputError when there are fewer."""
+    from keras_genart.errors import UserInputError
+
     if len(available) < devices:
         raise UserInputError(
-            f"--devices {devices}: JAX sees {len(available)} device(s) "
+            f"--devices {devices}: {sees} {len(available)} device(s) "
             f"({', '.join(str(d) for d in available)}); on a CPU, start with "
             f"XLA_FLAGS=--xla_force_host_platform_device_count={devices}")
-    return keras.distribution.DataParallel(devices=available[:devices]).scope()
+    return list(available[:devices])
+
+
+def _first_of_each_process(devices):
+    """The first `devices` devices of every process, process by process (every
+    process checks them all, so that none waits for one that gave up)."""
+    chosen = []
+    for process in range(jax.process_count()):
+        own = sorted((d for d in jax.devices() if d.process_index == process),
+                     key=lambda d: d.id)
+        chosen += _first(own, devices, f"JAX process {process} has")
+    return chosen
 
 
 def _processes():
@@ -219,6 +236,11 @@ def is_chief():
     """Process 0 writes the run's files (read from the environment: no JAX call,
     which would start JAX before `jax.distributed` is initialised)."""
     return _processes()[0] == 0
+
+
+def process_count():
+    """`KERAS_DISTRIBUTION_NUM_PROCESSES`, or 1."""
+    return _processes()[1]
 
 
 def process_shard():

@@ -240,30 +240,66 @@ def is_chief():
         and "chief" not in config.get("cluster", {}))
 
 
+def process_count():
+    """The tasks that train in `TF_CONFIG`'s cluster (its chief and workers), or 1."""
+    cluster = _tf_config().get("cluster", {})
+    return max(1, len(cluster.get("chief", [])) + len(cluster.get("worker", [])))
+
+
 def process_shard():
     """`(0, 1)`: `tf.distribute` splits each worker's batches itself."""
     return 0, 1
+
+
+def _gpus(devices):
+    """This machine's GPUs; a UserInputError when there are some, but fewer than `devices`."""
+    from keras_genart.errors import UserInputError
+
+    # Physical devices: listing logical ones would initialise the runtime,
+    # after which the CPU can no longer be split nor the GPUs chosen.
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus and len(gpus) < devices:
+        raise UserInputError(
+            f"--devices {devices}: TensorFlow sees {len(gpus)} GPU(s) "
+            f"({', '.join(d.name for d in gpus)})")
+    return gpus
+
+
+def _worker_strategy(devices):
+    """A `MultiWorkerMirroredStrategy` over this worker's first `devices` GPUs (its CPU
+    without GPUs: one device); it would take every GPU it sees."""
+    from keras_genart.errors import UserInputError
+
+    gpus = _gpus(devices)
+    if not gpus and devices > 1:
+        raise UserInputError(
+            f"--devices {devices}: this worker of the TensorFlow cluster has no GPU, and a "
+            "worker trains on its CPU as one device; pass --devices 1")
+    if len(gpus) > devices:
+        try:
+            tf.config.set_visible_devices(gpus[:devices], "GPU")
+        except RuntimeError as e:  # TensorFlow already initialised its devices
+            raise UserInputError(
+                f"--devices {devices}: TensorFlow already uses this worker's "
+                f"{len(gpus)} GPUs and can no longer be limited to {devices} in this "
+                f"process ({e}); start a new one") from e
+    return tf.distribute.MultiWorkerMirroredStrategy()
 
 
 def data_parallel(devices):
     """A `MirroredStrategy` scope over `devices` GPUs, or logical CPUs where there are none.
 
     With a `TF_CONFIG` that names several workers: a
-    `MultiWorkerMirroredStrategy` over them (each uses its own GPUs, or its CPU).
+    `MultiWorkerMirroredStrategy` over them, each on its first `devices` GPUs
+    (or its CPU).
     """
     from keras_genart.errors import UserInputError
 
     if multi_worker():
-        return tf.distribute.MultiWorkerMirroredStrategy().scope()
+        return _worker_strategy(devices).scope()
 
-    # Physical devices: listing logical ones would initialise the runtime,
-    # after which the CPU can no longer be split.
-    gpus = tf.config.list_physical_devices("GPU")
+    gpus = _gpus(devices)
     if gpus:
-        if len(gpus) < devices:
-            raise UserInputError(
-                f"--devices {devices}: TensorFlow sees {len(gpus)} GPU(s) "
-                f"({', '.join(d.name for d in gpus)})")
         names = [d.name for d in tf.config.list_logical_devices("GPU")[:devices]]
     else:
         cpus = tf.config.list_physical_devices("CPU")

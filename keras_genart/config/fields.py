@@ -340,22 +340,35 @@ def _check_model(model):
             raise UserInputError(f"d_final_size: {error}") from None
 
 
-def _check_train(config):
-    """The settings of a run that cannot go together."""
+def _check_train(config, processes=1):
+    """The settings of a run that cannot go together.
+
+    Args:
+        config: `TrainConfig`.
+        processes: int. Processes that train the run together, each on
+            `--devices` devices (a config alone does not know: `runs.train`
+            checks again with the cluster's). Defaults to 1.
+    """
     fit, model = config.fit, config.model
     if SCORES[fit.eval_metric][0] == "classes" and not config.data.source.startswith(
             "builtin:"):
         raise UserInputError(
             f"eval metric {fit.eval_metric} uses the built-in style classifier, which knows "
             "only builtin: data; choose another")
-    if fit.batch_size % fit.devices:
-        raise UserInputError(
-            f"batch size {fit.batch_size} does not split evenly over {fit.devices} devices; "
-            "choose a multiple of --devices")
-    if (fit.batch_size // fit.devices) % model.packing:
+    replicas = processes * fit.devices
+    if processes == 1:
+        over, multiple, each, detail = f"{fit.devices} devices", "--devices", "device", ""
+    else:
+        split = f"{processes} processes x {fit.devices} device{'s' * (fit.devices > 1)} each"
+        over, multiple, each = f"{replicas} replicas ({split})", replicas, "replica"
+        detail = f": batch size {fit.batch_size} over {split}"
+    if fit.batch_size % replicas:
+        raise UserInputError(f"batch size {fit.batch_size} does not split evenly over {over}; "
+                             f"choose a multiple of {multiple}")
+    if (fit.batch_size // replicas) % model.packing:
         raise UserInputError(
             f"packing {model.packing} must be at least 1 and divide the batch of each "
-            f"device ({fit.batch_size // fit.devices})")
+            f"{each} ({fit.batch_size // replicas}{detail})")
 
 
 def check_data_exists(config):

@@ -250,11 +250,12 @@ class AdversarialModel(GeneratorEMA, GenerativeModel):
         per_sample, extra = adversarial, []
         judge = functools.partial(self._judge, labels=labels)
         if self.gp_weight:
-            penalty = self._gradient_penalty(judge, real, fake, alpha)
+            penalty = self._gradient_penalty(judge, real, fake, alpha, self._loss_scale())
             per_sample = per_sample + self._gradient_penalty.weight * penalty
             extra.append(ops.mean(penalty))
         if self.r1_weight:
-            penalty = self._r1(judge, real, self.d_optimizer.iterations, xla=self.jit_compile)
+            penalty = self._r1(judge, real, self.d_optimizer.iterations, xla=self.jit_compile,
+                               loss_scale=self._loss_scale())
             per_sample = per_sample + self._r1.weight * penalty
             extra.append(ops.mean(penalty))
         if self.loss_kind == "wasserstein":
@@ -263,17 +264,26 @@ class AdversarialModel(GeneratorEMA, GenerativeModel):
 
     def penalty(self, real, fake, alpha, labels=None):
         """Per-sample gradient penalty at the interpolates (before gp_weight):
-        `keras_genart.losses.GradientPenalty`."""
+        `keras_genart.losses.GradientPenalty`, loss-scaled as in training."""
         return self._gradient_penalty(functools.partial(self._judge, labels=labels),
-                                      real, fake, alpha)
+                                      real, fake, alpha, self._loss_scale())
 
     def r1_penalty(self, real, labels=None):
         """Per judged sample: the squared norm of the discriminator's gradient at `real`
-        (`keras_genart.losses.R1Penalty`).
+        (`keras_genart.losses.R1Penalty`, loss-scaled as in training).
 
         Before `r1_weight / 2`; a packed judgement's gradient covers all its pictures.
         """
-        return self._r1.every_update(functools.partial(self._judge, labels=labels), real)
+        return self._r1.every_update(functools.partial(self._judge, labels=labels), real,
+                                     self._loss_scale())
+
+    def _loss_scale(self):
+        """The discriminator optimizer's loss scale under float16 (the penalties' input
+        gradients are scaled by it as well); None otherwise, or before `compile`."""
+        optimizer = getattr(self, "d_optimizer", None)
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            return optimizer.dynamic_scale
+        return None
 
     def call(self, z, training=False):
         return self.generator(z, training=training)

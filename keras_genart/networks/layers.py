@@ -18,7 +18,11 @@ class MinibatchStdDev(keras.layers.Layer):
     (https://arxiv.org/abs/1710.10196), section 3: it lets the discriminator
     see how varied a batch is, which pushes the generator away from repeating
     one picture. Groups of `group_size` images are compared; a batch that
-    `group_size` does not divide is taken as one group.
+    `group_size` does not divide is taken as one group. The statistic is
+    computed in float32 whatever the dtype policy: in float16 its `1e-8`
+    is 0, and a batch of identical pictures (a collapsing generator's) would
+    get an infinite gradient at `sqrt(0)`, which a loss-scale optimizer
+    skips silently, step after step.
 
     Args:
         group_size: int. Images per group. Defaults to 4.
@@ -36,7 +40,7 @@ class MinibatchStdDev(keras.layers.Layer):
         else:
             group = ops.where(ops.equal(batch % self.group_size, 0),
                               ops.minimum(self.group_size, batch), batch)
-        y = ops.reshape(x, (group, -1, h, w, c))
+        y = ops.reshape(ops.cast(x, "float32"), (group, -1, h, w, c))
         y = y - ops.mean(y, axis=0, keepdims=True)
         y = ops.sqrt(ops.mean(ops.square(y), axis=0) + 1e-8)
         y = ops.mean(y, axis=(1, 2, 3), keepdims=True)       # (batch / group, 1, 1, 1)
