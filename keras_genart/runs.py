@@ -202,7 +202,7 @@ def _check_cluster(config, processes, log):
     it is split (before any process joins the others)."""
     if processes == 1:
         return
-    settings.fields._check_train(config, processes)
+    settings.check_train(config, processes)
     replicas = processes * config.fit.devices
     log(f"training on {processes} processes x {config.fit.devices} device(s) each: "
         f"{replicas} replicas of {config.fit.batch_size // replicas} pictures per step")

@@ -22,7 +22,8 @@ True
 
 from keras_genart.config.arguments import add_arguments, from_arguments
 from keras_genart.config.fields import (GROUPS, DataConfig, FitConfig, ModelConfig, TrainConfig,
-                                        check_data_exists, run_preset, setting)
+                                        check_data_exists, check_train, run_preset,
+                                        setting)
 from keras_genart.config.kinds import (AUTO, augment_list, bool_or_auto, boolean, ema_decay,
                                        image_size, jit_mode, non_negative_float,
                                        non_negative_int, one_of, positive_float,
@@ -36,7 +37,7 @@ from keras_genart.config.resolve import (compile_jit, optimizer_settings, resolv
 
 __all__ = ["ADDED_SETTINGS", "AUTO", "CONFIG_VERSION", "DataConfig", "FitConfig", "GROUPS",
            "ModelConfig", "PRESETS", "RUN_PRESETS", "SavedRun", "TrainConfig",
-           "add_arguments", "augment_list", "bool_or_auto", "boolean", "check_data_exists",
+           "add_arguments", "augment_list", "bool_or_auto", "boolean", "check_data_exists", "check_train",
            "compile_jit", "ema_decay", "from_arguments", "image_size", "jit_mode",
            "non_negative_float", "non_negative_int", "one_of", "optimizer_settings",
            "positive_float", "positive_int", "read_run_config", "resolve", "resolve_model",

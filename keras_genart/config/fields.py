@@ -173,8 +173,9 @@ class FitConfig:
         "and keeps the faster ('fastest' once resolved)", jit_mode)
     steps_per_execution: int = setting(1, "training steps per compiled call", positive_int)
     devices: int = setting(
-        1, "data-parallel devices: tf.distribute.MirroredStrategy on TensorFlow, "
-        "keras.distribution.DataParallel on JAX", positive_int, resumable=True)
+        1, "data-parallel devices per process: tf.distribute.MirroredStrategy on "
+        "TensorFlow, keras.distribution.DataParallel on JAX (several processes: each uses "
+        "its first N)", positive_int, resumable=True)
     eval_every: int = setting(
         None, "score the model every N epochs (val_fid, val_kid, ... in the logs and "
         "TensorBoard) and keep best.keras (default: off)", _optional(positive_int),
@@ -231,7 +232,7 @@ class TrainConfig:
             elif not isinstance(value, group):
                 raise UserInputError(f"{name}: expected a {group.__name__}, got {value!r}")
         _check_fields(self, skip=tuple(GROUPS))
-        _check_train(self)
+        check_train(self)
         if self.run_dir is None:
             self.run_dir = os.path.join("runs", self.model.type)
 
@@ -340,7 +341,7 @@ def _check_model(model):
             raise UserInputError(f"d_final_size: {error}") from None
 
 
-def _check_train(config, processes=1):
+def check_train(config, processes=1):
     """The settings of a run that cannot go together.
 
     Args:
