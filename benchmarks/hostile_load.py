@@ -241,13 +241,17 @@ def hostile_process(port, dim, seconds, clients, results):
     deadline = time.perf_counter() + seconds
     tally = Tally()
     kinds = hostile_kinds(port, dim)
-    threads = [threading.Thread(target=hostile_client, args=(port, i, kinds, deadline, tally))
-               for i in range(clients)]
+    run_threads(hostile_client, [(port, i, kinds, deadline, tally) for i in range(clients)])
+    results.put(tally.outcomes)
+
+
+def run_threads(target, arguments):
+    """Runs `target(*args)` for each of `arguments` in threads of its own, until all end."""
+    threads = [threading.Thread(target=target, args=args) for args in arguments]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    results.put(tally.outcomes)
 
 
 def run_phase(port, dim, seconds, good, hostile):
@@ -262,12 +266,7 @@ def run_phase(port, dim, seconds, good, hostile):
         attack.start()
     deadline = time.perf_counter() + seconds
     tally = Tally()
-    threads = [threading.Thread(target=good_client, args=(port, i, dim, deadline, tally))
-               for i in range(good)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_threads(good_client, [(port, i, dim, deadline, tally) for i in range(good)])
     outcomes = Counter()
     if attack is not None:
         outcomes = results.get(timeout=seconds + 2 * TIMEOUT)
