@@ -32,7 +32,7 @@ _QUERY_INT = re.compile(r"[0-9]{1,19}")
 # `/metadata`, `/files/FILE` or `:VERB`.
 MODEL_PATH = re.compile(
     r"^(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+)|/labels/(?P<label>[^/:]+))?"
-    r"(?:(?P<meta>/metadata)|/files/(?P<file>[^/:]+)|:(?P<verb>[A-Za-z]+))?$")
+    r"(?:(?P<meta>/metadata)|/files/(?P<file>[^/:]+)|:(?P<verb>[A-Za-z]+))?\Z")
 
 
 class ApiError(Exception):

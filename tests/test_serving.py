@@ -998,3 +998,12 @@ def test_generator_runs_onnxruntime_one_batch_at_a_time(exported):
     np.testing.assert_array_equal(gen.run(z), Generator(exported["version_dir"]).run(z))
     assert feeds == [4, 4, 2]
     assert Generator(exported["version_dir"]).batch_size == 256
+
+
+def test_a_model_path_with_a_trailing_newline_is_no_route():
+    # `$` matched before a trailing newline: "dcgan:predict\n" was read as :predict.
+    from keras_genart.serving.requests import MODEL_PATH
+
+    assert MODEL_PATH.match("dcgan:predict").group("verb") == "predict"
+    assert MODEL_PATH.match("dcgan:predict\n") is None
+    assert MODEL_PATH.match("dcgan/versions/2/metadata\n") is None
