@@ -26,8 +26,8 @@ import json
 import os
 import zipfile
 
-from keras_genart.errors import UserInputError, require_modules
 from keras_genart.contract import METADATA_FILE
+from keras_genart.errors import UserInputError, require_modules
 
 CONFIG_FILE = "config.json"
 MODEL_FILE = "model.keras"
