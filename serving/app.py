@@ -21,6 +21,7 @@ the event loop.
 """
 
 import base64
+import hashlib
 import logging
 import os
 import threading
@@ -340,9 +341,20 @@ def model_file(repo, name, version, filename):
         raise ApiError(404, f"no file {filename!r} in version {served} of {name!r}; "
                             f"there are metadata.json and "
                             f"{', '.join(f for f in listed if f.endswith('.onnx'))}")
-    return FileResponse(os.path.join(generator.path, filename),
-                        media_type=_MEDIA_TYPES[os.path.splitext(filename)[1]],
-                        headers={"X-Model-Version": str(served), "Cache-Control": "no-cache"})
+    headers = {"X-Model-Version": str(served), "Cache-Control": "no-cache"}
+    # The files of the model that answers, never what a `--force` export may have put on
+    # disk since it loaded: its metadata from memory, a model file only if it still has
+    # the sha256 that the loaded version was checked against.
+    if filename == "metadata.json":
+        return Response(orjson.dumps(generator.metadata), media_type=_MEDIA_TYPES[".json"],
+                        headers=headers)
+    with open(os.path.join(generator.path, filename), "rb") as f:
+        body = f.read()
+    if hashlib.sha256(body).hexdigest() != listed[filename]:
+        raise ApiError(503, f"version {served} of {name!r} is being replaced on disk; "
+                            "ask again in a moment", {"Retry-After": "1"})
+    return Response(body, media_type=_MEDIA_TYPES[os.path.splitext(filename)[1]],
+                    headers=headers)
 
 
 def model_list(repo):

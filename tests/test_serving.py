@@ -1007,3 +1007,21 @@ def test_a_model_path_with_a_trailing_newline_is_no_route():
     assert MODEL_PATH.match("dcgan:predict").group("verb") == "predict"
     assert MODEL_PATH.match("dcgan:predict\n") is None
     assert MODEL_PATH.match("dcgan/versions/2/metadata\n") is None
+
+
+def test_a_version_s_files_are_those_of_the_model_that_answers(client, exported, monkeypatch):
+    # A `--force` export replacing the files on disk after the version loaded must not make
+    # the files endpoint hand out another model's bytes with this version's number.
+    import keras_genart.serving.app as app_module
+
+    with open(os.path.join(exported["version_dir"], "model.onnx"), "rb") as f:
+        on_disk = f.read()
+    r = client.get("/v1/models/dcgan/files/model.onnx")
+    assert r.status_code == 200 and r.content == on_disk
+    meta = client.get("/v1/models/dcgan/files/metadata.json")
+    assert meta.json()["sha256"]["model.onnx"] == exported["metadata"]["sha256"]["model.onnx"]
+    monkeypatch.setattr(app_module, "open", lambda *a, **k: io.BytesIO(b"another model"),
+                        raising=False)
+    r = client.get("/v1/models/dcgan/files/model.onnx")
+    assert r.status_code == 503 and "being replaced" in r.json()["error"]
+    assert r.headers["Retry-After"] == "1"
