@@ -188,8 +188,8 @@ class FitConfig:
     num_samples: int = setting(64, "pictures in each epoch's sample grid", positive_int,
                                cli=False, resumable=True)
     verbose: int = setting(1, "Keras' progress output: 0 none, 1 a bar, 2 a line per epoch",
-                           kinds.checked(kinds.to_int, lambda v: v in (0, 1, 2), "0, 1 or 2"), cli=False,
-                           resumable=True)
+                           kinds.checked(kinds.to_int, lambda v: v in (0, 1, 2), "0, 1 or 2"),
+                           cli=False, resumable=True)
 
     def __post_init__(self):
         _check_fields(self)
