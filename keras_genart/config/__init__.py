@@ -37,8 +37,8 @@ from keras_genart.config.resolve import (compile_jit, optimizer_settings, resolv
 
 __all__ = ["ADDED_SETTINGS", "AUTO", "CONFIG_VERSION", "DataConfig", "FitConfig", "GROUPS",
            "ModelConfig", "PRESETS", "RUN_PRESETS", "SavedRun", "TrainConfig",
-           "add_arguments", "augment_list", "bool_or_auto", "boolean", "check_data_exists", "check_train",
-           "compile_jit", "ema_decay", "from_arguments", "image_size", "jit_mode",
+           "add_arguments", "augment_list", "bool_or_auto", "boolean", "check_data_exists",
+           "check_train", "compile_jit", "ema_decay", "from_arguments", "image_size", "jit_mode",
            "non_negative_float", "non_negative_int", "one_of", "optimizer_settings",
            "positive_float", "positive_int", "read_run_config", "resolve", "resolve_model",
            "resume_settings", "run_preset", "run_record", "setting", "text",
