@@ -5,6 +5,7 @@ import numpy as np
 from keras import ops
 
 from keras_genart import imaging, latents, losses
+from keras_genart import pictures as keras_pictures
 from keras_genart.models.checks import check_network_inputs
 from keras_genart.models.generative import PACKAGE, GenerativeModel
 
@@ -142,16 +143,8 @@ class VAE(GenerativeModel):
         Returns:
             float32 NumPy array `(n, H, W, C)` in [0, 1].
         """
-        pictures = imaging.picture_batch(picture, self.image_size, self.channels)
-        if len(pictures) != 1:
-            raise ValueError(f"vary takes one picture, got {len(pictures)}")
-        mean, _ = self.encode_pictures(pictures, None if label is None else [label])
-        z = latents.variation_latents(mean[0], n, seed, spread)
-        if self.num_classes:
-            return self.generate_from_latents(z, labels=label if to_label is None else to_label)
-        if to_label is not None:
-            raise ValueError("to_label is for conditional VAEs; this one has no classes")
-        return self.generate_from_latents(z)
+        return keras_pictures.vary(self, picture, n=n, seed=seed, spread=spread, label=label,
+                                   to_label=to_label)
 
     def get_config(self):
         return self._serialize_submodels({**super().get_config(), "beta": self.beta})
