@@ -375,13 +375,12 @@ def check_train(config, processes=1):
 def check_data_exists(config):
     """Raises a UserInputError naming a data folder that is not there (before any
     backend loads, so that the mistake is reported at once)."""
+    from keras_genart.data.image_folder import check_folder
     from keras_genart.data.sources import parse_source
 
     kind, parts = parse_source(config.data.source)
-    if kind == "folder" and not os.path.isdir(parts[0]):
-        raise UserInputError(
-            f"data folder '{parts[0]}' does not exist or is not a folder; pass a folder of "
-            "images, 'builtin:NAME' or 'tfds:NAME[:SPLIT]'")
+    if kind == "folder":
+        check_folder(parts[0])
 
 
 def run_preset(name, **overrides):

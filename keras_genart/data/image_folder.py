@@ -103,6 +103,17 @@ def _has_images(folder):
     return False
 
 
+def check_folder(folder):
+    """The folder, or a UserInputError naming it when it is not one."""
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        raise UserInputError(
+            f"data folder '{folder}' does not exist or is not a folder; pass a "
+            "folder of images, 'builtin:NAME' or 'tfds:NAME[:SPLIT]'"
+        )
+    return folder
+
+
 def load_image_folder(folder, image_size, min_size=None, workers=None):
     """Loads every usable image under a folder.
 
@@ -127,12 +138,7 @@ def load_image_folder(folder, image_size, min_size=None, workers=None):
         `(n,)` or None, list of str, and a dict with `kept`, `skipped` and the
         skip `reasons`.
     """
-    folder = os.fspath(folder)
-    if not os.path.isdir(folder):
-        raise UserInputError(
-            f"data folder '{folder}' does not exist or is not a folder; pass a "
-            "folder of images, 'builtin:NAME' or 'tfds:NAME[:SPLIT]'"
-        )
+    folder = check_folder(folder)
     min_size = image_size // 2 if min_size is None else int(min_size)
     files, reasons = _scan(folder)
 
