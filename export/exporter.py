@@ -38,12 +38,11 @@ def _check_name(name):
 
 def _run_info(source):
     """The run folder's config.json, when the model came from one."""
+    from keras_genart.artifacts import CONFIG_FILE, run_folder_of
+
     if source is None:
         return {}
-    run_dir = source if os.path.isdir(source) else os.path.dirname(os.path.abspath(source))
-    if os.path.basename(run_dir) == "checkpoints":
-        run_dir = os.path.dirname(run_dir)
-    path = os.path.join(run_dir, "config.json")
+    path = os.path.join(run_folder_of(source), CONFIG_FILE)
     if not os.path.exists(path):
         return {}
     with open(path) as f:

@@ -182,6 +182,15 @@ def _exported_version(path, exported):
                          metadata["model_type"])
 
 
+def run_folder_of(path):
+    """The run folder a model path belongs to: the folder itself, or the folder of a
+    `.keras` file (a checkpoint's run folder for one in `checkpoints/`)."""
+    run_dir = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+    if os.path.basename(run_dir) == CHECKPOINTS:
+        run_dir = os.path.dirname(run_dir)
+    return run_dir
+
+
 def training_data_seed(model):
     """The seed the model's training data was drawn with (what `builtin:` data depends on),
     and where it was read.
@@ -205,11 +214,7 @@ def training_data_seed(model):
         seed = _recorded_seed(metadata.get("training_data"),
                               lambda: metadata.get("training_config") or {})
         return _seed_from(seed, f"the export's {METADATA_FILE}")
-    run_dir = artifact.path if artifact.kind == RUN_FOLDER else os.path.dirname(
-        os.path.abspath(artifact.path))
-    if os.path.basename(run_dir) == CHECKPOINTS:
-        run_dir = os.path.dirname(run_dir)
-    path = os.path.join(run_dir, CONFIG_FILE)
+    path = os.path.join(run_folder_of(artifact.path), CONFIG_FILE)
     if not os.path.exists(path):
         return None, None
     try:
