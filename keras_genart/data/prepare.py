@@ -117,13 +117,19 @@ class _Source:
             self.label_keys = list(styles) if len(styles) > 1 else []
             self.described = {"kind": "builtin", "seed": self.seed}
         else:
-            self.source = source
+            self.source, self.tfds_data_dir = source, tfds_data_dir
+            self.described = {"kind": "tfds"}
+
+    def open(self):
+        """Reads what the items need (a TFDS set loads TensorFlow): after the cheap checks."""
+        if self.kind == "tfds":
             # TFDS' own reader: random access where the set allows it, so the chunks
-            # below read only what they write.
-            self.data = load_images(source, image_size, tfds_data_dir=tfds_data_dir)
+            # in `items` read only what they write.
+            self.data = load_images(self.source, self.image_size,
+                                    tfds_data_dir=self.tfds_data_dir)
             self.count = self.data.num_images
             self.label_keys = list(self.data.class_names)
-            self.described = {"kind": "tfds", "summary": self.data.summary}
+            self.tfds_summary = self.data.summary
 
     def items(self, start, workers):
         if self.kind == "folder":
@@ -175,8 +181,9 @@ def _resume(out, identity, skipped):
         file = os.path.join(out, shard["name"])
         if not os.path.isfile(file) or shards.file_sha256(file) != shard["sha256"]:
             back = state["shards"][k - 1] if k else _fresh(identity, skipped)
-            state.update({key: back[key] for key in ("cursor", "gray", "reasons", "kept")},
-                         shards=state["shards"][:k], labels=state["labels"][:back["kept"]])
+            state.update(cursor=back["cursor"], gray=back["gray"], reasons=dict(back["reasons"]),
+                         kept=back["kept"], shards=state["shards"][:k],
+                         labels=state["labels"][:back["kept"]])
             break
     keep = {s["name"] for s in state["shards"]} | {PROGRESS}
     for name in _our_files(out):
@@ -206,22 +213,32 @@ def _check_out(out, identity):
 
 # --- the writer ------------------------------------------------------------------------
 
+def _open_writer(path):
+    from array_record.python.array_record_module import ArrayRecordWriter
+
+    return ArrayRecordWriter(path, shards.WRITER_OPTIONS)
+
+
 class _ShardWriter:
     """One shard being written to `NAME.partial`, renamed to `NAME` when whole."""
 
     def __init__(self, out, index):
-        from array_record.python.array_record_module import ArrayRecordWriter
-
         self.file = os.path.join(out, shards.shard_name(index))
         self.partial = self.file + ".partial"
         self.records = 0
+        self.writer = None
         try:
-            self.writer = ArrayRecordWriter(self.partial, shards.WRITER_OPTIONS)
+            self.writer = _open_writer(self.partial)
         except (OSError, RuntimeError, ValueError) as e:
             raise self.failed(e) from e
 
     def failed(self, error):
         """Removes the partial file; the error to raise, naming it."""
+        try:
+            if self.writer is not None:
+                self.writer.close()
+        except (OSError, RuntimeError, ValueError):
+            pass  # the error that brought us here is the one to report
         _remove(self.partial)
         if not isinstance(error, OSError) and "space" in str(error).lower():
             error = OSError(errno.ENOSPC, str(error))
@@ -272,8 +289,8 @@ def _write_shards(out, source, state, workers, shard_size, encoding):
                                        or state["cursor"] == source.count):
                 entry = writer.finish()
                 writer = None
-                state["shards"].append({**entry, **{k: state[k] for k in
-                                                    ("cursor", "gray", "reasons", "kept")}})
+                state["shards"].append({**entry, "cursor": state["cursor"], "gray": state["gray"],
+                                        "reasons": dict(state["reasons"]), "kept": state["kept"]})
                 _atomic_json(os.path.join(out, PROGRESS), state)
     except BaseException:
         if writer is not None:  # a kill leaves it too: the next run removes it
@@ -314,6 +331,8 @@ def _finish(out, source, state, identity, encoding):
                    for s in state["shards"]],
         **{k: v for k, v in source.described.items() if k != "kind"},
     }
+    if source.kind == "tfds":
+        manifest["tfds"] = source.tfds_summary
     manifest["content_hash"] = shards.content_hash(manifest)
     _atomic_json(os.path.join(out, shards.MANIFEST), manifest)
     _remove(os.path.join(out, PROGRESS))
@@ -363,11 +382,11 @@ def prepare(source, out, image_size, *, seed=0, tfds_data_dir=None, workers=None
     source = _Source(source, image_size, seed, tfds_data_dir, min_size)
     identity = {"source": source.source, "image_size": image_size, "encoding": encoding,
                 "shard_size": int(shard_size), **source.described}
-    identity.pop("summary", None)
     out = os.path.abspath(os.fspath(out))
     done = _check_out(out, identity)
     if done is not None:
         return done
+    source.open()
     state = _resume(out, identity, source.skipped)
     workers = max(1, int(workers or os.cpu_count() or 1))
     _write_shards(out, source, state, workers, int(shard_size), encoding)
