@@ -21,6 +21,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from _machine import cpu_info, cpu_name  # noqa: E402
+from cli_startup import commit  # noqa: E402
 
 from keras_genart.data.prepare import prepare  # noqa: E402
 from keras_genart.data.sources import open_prepared  # noqa: E402
@@ -68,8 +69,18 @@ def main():
         print(f"{r['image_size']:>5} {r['encoding']:>8} {r['prepare_s']:>10} "
               f"{r['bytes_per_picture']:>10} {r['read_us_per_picture']:>12}")
     if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        command = "python benchmarks/prepare_format.py" + (
+            f" --count {args.count}" if args.count != 2000 else "")
+        results = [{"benchmark": "prepare_format.py",
+                    "table": "prepared data set records: raw uint8 against PNG",
+                    "setting": {k: r[k] for k in ("image_size", "encoding", "count")},
+                    "metrics": {k: r[k] for k in ("prepare_s", "bytes_per_picture",
+                                                  "read_us_per_picture")},
+                    "cpu": cpu_info(), "commit": commit(), "date": time.strftime("%Y-%m-%d"),
+                    "command": command} for r in rows]
         with open(args.json, "w") as f:
-            json.dump({"cpu": cpu_info(), "rows": rows}, f, indent=1)
+            json.dump(results, f, indent=2)
 
 
 if __name__ == "__main__":
