@@ -18,7 +18,8 @@ from keras_genart.errors import UserInputError
 
 
 def _folder(path, classes=("circles", "stripes"), per_class=7):
-    """A labelled folder of 24 px pictures, with a broken file and a text file."""
+    """A labelled folder of 24 px pictures, with broken files, a text file, and a class
+    folder whose only picture is broken (no class, as in memory)."""
     rng = np.random.default_rng(0)
     for c, name in enumerate(classes):
         (path / name).mkdir(parents=True)
@@ -27,6 +28,8 @@ def _folder(path, classes=("circles", "stripes"), per_class=7):
             Image.fromarray(pixels).save(path / name / f"{i:02d}.png")
     (path / classes[0] / "broken.jpg").write_bytes(b"not a jpeg")
     (path / classes[1] / "notes.txt").write_text("not a picture")
+    (path / "zz_broken").mkdir()
+    (path / "zz_broken" / "0.png").write_bytes(b"not a png")
     return str(path)
 
 
@@ -58,13 +61,13 @@ def test_folder_round_trip_equals_the_in_memory_loader(tmp_path):
     assert [s["records"] for s in manifest["shards"]] == [4, 4, 4, 2]
     assert manifest["class_names"] == ["circles", "stripes"]
     assert manifest["class_counts"] == [7, 7]
-    assert manifest["skip_report"] == {"kept": 14, "skipped": 2, "reasons": {
-        "not an image file": 1, "unreadable": 1}}
+    assert manifest["skip_report"] == {"kept": 14, "skipped": 3, "reasons": {
+        "not an image file": 1, "unreadable": 2}}
     data = load_images(str(out), image_size=16)
     _assert_same_data(data, load_images(source, image_size=16))
     assert isinstance(data.images, PreparedImages)
     assert data.summary["kind"] == "prepared" and data.summary["prepared_from"] == source
-    assert data.describe().endswith("kept 14, skipped 2 (1 not an image file, 1 unreadable), "
+    assert data.describe().endswith("kept 14, skipped 3 (1 not an image file, 2 unreadable), "
                                      "2 classes")
     # Any order, repeats, a single picture, like the array it stands for.
     whole = data.images[:]
@@ -296,7 +299,7 @@ def test_cli_prepares_and_the_set_trains_as_data(tmp_path, capsys):
             "--shard-size", "5"]
     assert main(argv) == 0
     printed = capsys.readouterr().out
-    assert "kept 14, skipped 2 (1 not an image file, 1 unreadable)" in printed
+    assert "kept 14, skipped 3 (1 not an image file, 2 unreadable)" in printed
     assert "14 pictures of 16 px" in printed and "circles 7, stripes 7" in printed
     assert main(argv) == 0  # again: nothing to do, the same answer
     assert "14 pictures of 16 px" in capsys.readouterr().out

@@ -93,7 +93,8 @@ def _mapped(function, tasks, workers):
 
 class _Source:
     """A source as `count` items in a fixed order; `items(start, workers)` yields
-    `(picture or None, label key, skip reason or None)` from item `start` on."""
+    `(picture or None, label, skip reason or None)` from item `start` on; a label is an
+    index in `label_keys`, or None when the source has no classes."""
 
     def __init__(self, source, image_size, seed, tfds_data_dir, min_size):
         self.image_size = image_size
@@ -106,6 +107,8 @@ class _Source:
             self.files, self.skipped = scan_folder(self.folder)
             self.count = len(self.files)
             self.label_keys = sorted({label for _, label in self.files if label is not None})
+            index = {name: i for i, name in enumerate(self.label_keys)}
+            self.labels = [None if label is None else index[label] for _, label in self.files]
             self.described = {"kind": "folder", "min_size": self.min_size}
         elif self.kind == "builtin":
             self.source = source
@@ -134,20 +137,19 @@ class _Source:
     def items(self, start, workers):
         if self.kind == "folder":
             tasks = ((path, self.image_size, self.min_size) for path, _ in self.files[start:])
-            labels = (label for _, label in self.files[start:])
-            for (picture, reason), label in zip(_mapped(_clean_task, tasks, workers), labels):
+            results = _mapped(_clean_task, tasks, workers)
+            for (picture, reason), label in zip(results, self.labels[start:]):
                 yield picture, label, reason
         elif self.kind == "builtin":
             tasks = ((self.name, i, self.image_size, self.seed) for i in range(start, self.count))
-            styles = builtin_art.styles_of(self.name)
             for i, (picture, _) in enumerate(_mapped(_draw_task, tasks, workers), start):
-                yield picture, styles[i % len(styles)] if self.label_keys else None, None
+                yield picture, i % len(self.label_keys) if self.label_keys else None, None
         else:
             images, labels = self.data.images, self.data.labels
             for offset in range(start, self.count, _TFDS_CHUNK):
                 block = np.asarray(images[offset:offset + _TFDS_CHUNK])
                 for i, picture in enumerate(block, offset):
-                    yield picture, None if labels is None else self.label_keys[labels[i]], None
+                    yield picture, None if labels is None else int(labels[i]), None
 
 
 # --- progress: what a killed run leaves for the next one -------------------------------
@@ -203,6 +205,7 @@ def _check_out(out, identity):
             raise UserInputError(
                 f"'{out}' already holds a prepared data set ({manifest['source']}, "
                 f"{manifest['image_size']} px); it is left as it is: choose another --out")
+        _remove(os.path.join(out, PROGRESS))  # a run killed right after its manifest
         return manifest
     foreign = sorted(set(os.listdir(out)) - set(_our_files(out)))
     if foreign:
@@ -282,7 +285,8 @@ def _write_shards(out, source, state, workers, shard_size, encoding):
                 if writer is None:
                     writer = _ShardWriter(out, len(state["shards"]))
                 writer.write(shards.encode(picture, encoding))
-                state["labels"].append(label)
+                if label is not None:
+                    state["labels"].append(label)
                 state["gray"] = state["gray"] and _is_gray(picture)
                 state["kept"] += 1
             if writer is not None and (writer.records == shard_size
@@ -305,8 +309,8 @@ def _finish(out, source, state, identity, encoding):
             f"no usable image in '{source.source}' (looked recursively for "
             f"{', '.join(IMAGE_EXTENSIONS)}); {describe_summary(_report(state))}")
     # A class folder whose every file was skipped is no class, as in `load_image_folder`.
-    present = [k for k in source.label_keys
-               if source.kind != "folder" or k in set(state["labels"])]
+    counts = collections.Counter(state["labels"])
+    present = [k for k in range(len(source.label_keys)) if source.kind != "folder" or counts[k]]
     labels = None
     if present:
         index = {k: i for i, k in enumerate(present)}
@@ -320,11 +324,10 @@ def _finish(out, source, state, identity, encoding):
             _remove(file + ".tmp")
             raise _write_error(file, e) from e
         labels = {"name": shards.LABELS, "sha256": shards.file_sha256(file)}
-    counts = collections.Counter(state["labels"])
     manifest = {
         "format": shards.FORMAT, "format_version": shards.FORMAT_VERSION,
         "source": source.source, "image_size": source.image_size, "count": state["kept"],
-        "encoding": encoding, "class_names": [str(k) for k in present],
+        "encoding": encoding, "class_names": [str(source.label_keys[k]) for k in present],
         "class_counts": [counts[k] for k in present], "grayscale": state["gray"],
         "skip_report": _report(state), "identity": identity, "labels": labels,
         "shards": [{k: s[k] for k in ("name", "records", "bytes", "sha256")}
