@@ -5,6 +5,10 @@ import hashlib
 import json
 import os
 import pickle
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -143,6 +147,29 @@ def test_a_killed_prepare_resumes_to_the_same_bytes(tmp_path, monkeypatch):
     damaged[300] ^= 0xFF
     (out / shard_name(1)).write_bytes(bytes(damaged))
     prepare(source, out, 16, workers=2, shard_size=4)
+    assert _files(out) == _files(tmp_path / "whole")
+
+
+def test_a_prepare_killed_with_sigkill_resumes_to_the_same_bytes(tmp_path):
+    out = tmp_path / "killed"
+    code = ("import sys\nfrom keras_genart.data.prepare import prepare\n"
+            "prepare('builtin:abstract:600', sys.argv[1], 16, workers=1, shard_size=20)")
+    process = subprocess.Popen([sys.executable, "-c", code, str(out)])
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if len(json.loads((out / "progress.json").read_text())["shards"]) >= 2:
+                    break
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.01)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert not is_prepared(out), "the run ended before it was killed"
+    prepare("builtin:abstract:600", out, 16, workers=2, shard_size=20)
+    prepare("builtin:abstract:600", tmp_path / "whole", 16, workers=2, shard_size=20)
     assert _files(out) == _files(tmp_path / "whole")
 
 
