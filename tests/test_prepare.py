@@ -150,6 +150,23 @@ def test_a_killed_prepare_resumes_to_the_same_bytes(tmp_path, monkeypatch):
     assert _files(out) == _files(tmp_path / "whole")
 
 
+def test_a_folder_changed_since_a_killed_run_is_prepared_afresh(tmp_path, monkeypatch):
+    source = _folder(tmp_path / "pictures")
+    out = tmp_path / "p"
+    with monkeypatch.context() as patch:
+        _interrupt_after(patch, 5)
+        with pytest.raises(KeyboardInterrupt):
+            prepare(source, out, 16, workers=1, shard_size=4)
+    Image.new("RGB", (24, 24), "red").save(tmp_path / "pictures" / "circles" / "00a.png")
+    manifest = prepare(source, out, 16, workers=1, shard_size=4)
+    assert manifest["class_counts"] == [8, 7]
+    _assert_same_data(open_prepared(out), load_images(source, 16))
+    # The finished set is of the older files now: refused, not rewritten.
+    Image.new("RGB", (24, 24), "blue").save(tmp_path / "pictures" / "circles" / "00b.png")
+    with pytest.raises(UserInputError, match="state of its files"):
+        prepare(source, out, 16, workers=1, shard_size=4)
+
+
 def test_a_prepare_killed_with_sigkill_resumes_to_the_same_bytes(tmp_path):
     out = tmp_path / "killed"
     code = ("import sys\nfrom keras_genart.data.prepare import prepare\n"
@@ -237,9 +254,10 @@ def test_a_complete_set_is_kept_and_never_overwritten(tmp_path):
             prepare(source, out, size, workers=1)
     assert _files(out) == before
     (tmp_path / "mine").mkdir()
-    (tmp_path / "mine" / "holiday.jpg").write_bytes(b"x")
-    with pytest.raises(UserInputError, match="is not empty .holiday.jpg"):
+    (tmp_path / "mine" / "pictures-2020.jpg").write_bytes(b"x")
+    with pytest.raises(UserInputError, match="is not empty .pictures-2020.jpg"):
         prepare("builtin:abstract:4", tmp_path / "mine", 16)
+    assert os.listdir(tmp_path / "mine") == ["pictures-2020.jpg"]
     (tmp_path / "file").write_text("x")
     with pytest.raises(UserInputError, match="--out '.*file' is a file"):
         prepare("builtin:abstract:4", tmp_path / "file", 16)

@@ -15,8 +15,10 @@ same bytes. The manifest is written last, atomically; then `progress.json` goes.
 
 import collections
 import errno
+import hashlib
 import json
 import os
+import re
 
 import numpy as np
 
@@ -34,6 +36,7 @@ DEFAULT_SHARD_SIZE = 1024
 _CHUNK = 16
 # Pictures read at a time from a TFDS source: bounded memory whatever its size.
 _TFDS_CHUNK = 256
+_SHARD = re.compile(r"pictures-\d{5}\.array_record(\.partial)?")
 
 
 def _atomic_json(path, value):
@@ -109,7 +112,9 @@ class _Source:
             self.label_keys = sorted({label for _, label in self.files if label is not None})
             index = {name: i for i, name in enumerate(self.label_keys)}
             self.labels = [None if label is None else index[label] for _, label in self.files]
-            self.described = {"kind": "folder", "min_size": self.min_size}
+            # The files as they are now: a folder changed since a killed run starts afresh.
+            self.described = {"kind": "folder", "min_size": self.min_size,
+                              "files": _listing_digest(self.files)}
         elif self.kind == "builtin":
             self.source = source
             self.name, self.seed = parts[0], int(seed)
@@ -160,9 +165,10 @@ def _fresh(identity, skipped):
 
 
 def _our_files(out):
-    return [n for n in os.listdir(out)
-            if n.startswith("pictures-") or n in (PROGRESS, shards.LABELS, PROGRESS + ".tmp",
-                                                   shards.MANIFEST + ".tmp")]
+    """The names in `out` that a prepare run writes (a user's pictures-2020.jpg is not)."""
+    names = (PROGRESS, shards.LABELS, PROGRESS + ".tmp", shards.LABELS + ".tmp",
+             shards.MANIFEST + ".tmp")
+    return [n for n in os.listdir(out) if n in names or _SHARD.fullmatch(n)]
 
 
 def _resume(out, identity, skipped):
@@ -194,6 +200,15 @@ def _resume(out, identity, skipped):
     return state
 
 
+def _listing_digest(files):
+    """sha256 of the files' paths, sizes and modification times."""
+    digest = hashlib.sha256()
+    for path, _ in files:
+        stat = os.stat(path)
+        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
 def _check_out(out, identity):
     """Refuses an `--out` that holds something else than this set (finished or not)."""
     if os.path.exists(out) and not os.path.isdir(out):
@@ -204,7 +219,8 @@ def _check_out(out, identity):
         if manifest.get("identity") != identity:
             raise UserInputError(
                 f"'{out}' already holds a prepared data set ({manifest['source']}, "
-                f"{manifest['image_size']} px); it is left as it is: choose another --out")
+                f"{manifest['image_size']} px) of another source, settings or state of "
+                "its files; it is left as it is: choose another --out")
         _remove(os.path.join(out, PROGRESS))  # a run killed right after its manifest
         return manifest
     foreign = sorted(set(os.listdir(out)) - set(_our_files(out)))
