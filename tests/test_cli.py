@@ -361,6 +361,11 @@ def test_mistakes_fail_before_a_backend_loads(tmp_path):
         (["evaluate", str(run), "--data", str(tmp_path / "none")], "data folder"),
         (["evaluate", str(run), "--data", str(tmp_path), "--metrics", "classes"],
          "needs --classifier MODEL.keras"),
+        (["prepare", "builtin:nope", "--out", str(tmp_path / "a"), "--image-size", "16"],
+         "unknown built-in data set 'nope'"),
+        (["prepare", str(tmp_path / "none"), "--out", str(tmp_path / "a"), "--image-size",
+          "16"], "does not exist or is not a folder"),
+        (["prepare", "tfds:mnist", "--out", str(picture), "--image-size", "16"], "is a file"),
     ]
     code = ("import contextlib, io, json, sys\nfrom keras_genart.cli import main\n"
             "out = []\nfor argv in json.loads(sys.argv[1]):\n    err = io.StringIO()\n"

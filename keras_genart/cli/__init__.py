@@ -2,7 +2,7 @@
 
 Thin on purpose: parse, check what can be checked without a backend, call the
 library. One module per command group (`train`: train and demo; `pictures`:
-sample, interpolate, vary, reconstruct; `export`; `serve`; `evaluate`) and the
+sample, interpolate, vary, reconstruct; `export`; `serve`; `evaluate`; `prepare`) and the
 argparse types they share (`arguments`). Heavy imports (TensorFlow, Keras)
 happen inside the commands after their checks, so `genart --help` and a
 mistake answer at once.
@@ -13,7 +13,7 @@ import os
 import sys
 
 from keras_genart._version import __version__
-from keras_genart.cli import evaluate, export, pictures, serve, train
+from keras_genart.cli import evaluate, export, pictures, prepare, serve, train
 from keras_genart.cli.pictures import write_samples
 from keras_genart.errors import ExportError, NonFiniteLossError, UserInputError
 
@@ -34,6 +34,7 @@ def build_parser():
     export.add_commands(sub)
     serve.add_commands(sub)
     evaluate.add_commands(sub)
+    prepare.add_commands(sub)
     train.add_demo_command(sub)
     return parser
 

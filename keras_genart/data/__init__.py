@@ -6,9 +6,11 @@ from keras_genart.data.sources import (
     ImageData,
     check_image_size,
     load_images,
+    open_prepared,
     parse_source,
 )
+from keras_genart.data.shards import is_prepared
 from keras_genart.data.pipeline import make_dataset
 
 __all__ = ["DEFAULT_SOURCE", "ImageData", "check_image_size", "load_image_folder",
-           "load_images", "make_dataset", "parse_source"]
+           "is_prepared", "load_images", "make_dataset", "open_prepared", "parse_source"]

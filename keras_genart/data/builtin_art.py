@@ -208,12 +208,24 @@ def make_art(name="abstract", num_images=4096, image_size=32, seed=0):
         raise ValueError(
             f"unknown built-in data set {name!r}; choose from {', '.join(DATASETS)}"
         )
-    styles = STYLES if name == "abstract" else (name,)
     images = np.empty((num_images, image_size, image_size, 3), np.uint8)
     labels = np.empty((num_images,), np.int32)
     for i in range(num_images):
-        label = i % len(styles)
-        rng = np.random.default_rng([int(seed), i])
-        images[i] = render(styles[label], image_size, rng)
-        labels[i] = label
-    return images, labels, list(styles)
+        images[i], labels[i] = draw(name, i, image_size, seed)
+    return images, labels, list(styles_of(name))
+
+
+def styles_of(name):
+    """The styles (classes) of a built-in set: all of them for "abstract", else one."""
+    return STYLES if name == "abstract" else (name,)
+
+
+def draw(name, index, image_size, seed):
+    """Picture `index` of a built-in set and its label: `(uint8 square, int)`.
+
+    A function of `(seed, index)` only, so a set can be drawn in any order, in
+    chunks or in worker processes, and be the same.
+    """
+    styles = styles_of(name)
+    label = index % len(styles)
+    return render(styles[label], image_size, np.random.default_rng([int(seed), index])), label

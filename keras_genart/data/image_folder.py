@@ -72,8 +72,8 @@ def load_image(path, image_size, min_size):
         raise SkippedImage(reason) from e
 
 
-def _scan(folder):
-    """Yields `(path, class_name or None)` and counts files that aren't images."""
+def scan_folder(folder):
+    """`([(path, class_name or None)], Counter of files that aren't taken)`, sorted by path."""
     entries = sorted(os.scandir(folder), key=lambda e: e.name)
     class_dirs = [e for e in entries if e.is_dir() and not e.name.startswith(".")]
     labelled = any(_has_images(e.path) for e in class_dirs)
@@ -94,6 +94,14 @@ def _scan(folder):
                 else:
                     other["not an image file"] += 1
     return files, other
+
+
+def clean_file(path, image_size, min_size):
+    """`(uint8 square, None)` for a usable file, `(None, reason)` for one cleaning skips."""
+    try:
+        return load_image(path, image_size, min_size), None
+    except SkippedImage as e:
+        return None, str(e)
 
 
 def _has_images(folder):
@@ -140,16 +148,13 @@ def load_image_folder(folder, image_size, min_size=None, workers=None):
     """
     folder = check_folder(folder)
     min_size = image_size // 2 if min_size is None else int(min_size)
-    files, reasons = _scan(folder)
+    files, reasons = scan_folder(folder)
 
     def work(item):
-        try:
-            return load_image(item[0], image_size, min_size), item[1], None
-        except SkippedImage as e:
-            return None, item[1], str(e)
+        return (*clean_file(item[0], image_size, min_size), item[1])
 
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
-        results = list(pool.map(work, files))
+        results = [(img, label, why) for img, why, label in pool.map(work, files)]
     kept = [(img, label) for img, label, why in results if why is None]
     for _, _, why in results:
         if why is not None:

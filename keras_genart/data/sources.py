@@ -8,6 +8,7 @@ import numpy as np
 
 from keras_genart.data import builtin_art
 from keras_genart.data.image_folder import describe_summary, load_image_folder
+from keras_genart.data.shards import is_prepared, open_shards
 from keras_genart.errors import UserInputError, require_tensorflow
 from keras_genart.options import check_image_size  # re-exported: its old home
 
@@ -121,6 +122,8 @@ def load_images(source=DEFAULT_SOURCE, image_size=32, seed=0,
         summary = {"source": source, "kind": "builtin", "seed": int(seed),
                    "num_images": count}
         return ImageData(images, _labels(labels), count, image_size, names, summary)
+    if kind == "folder" and is_prepared(parts[0]):
+        return open_prepared(parts[0], image_size)
     if kind == "folder":
         images, labels, names, summary = load_image_folder(
             parts[0], image_size, min_size=min_size
@@ -129,6 +132,33 @@ def load_images(source=DEFAULT_SOURCE, image_size=32, seed=0,
         return ImageData(images, _labels(labels), len(images), image_size, names, summary)
     return _load_tfds(parts[0], parts[1] if len(parts) > 1 else "train",
                       image_size, tfds_data_dir, source)
+
+
+def open_prepared(path, image_size=None):
+    """Opens a data set written by `genart prepare` (`keras_genart.data.prepare`).
+
+    The pictures stay on disk and are read on demand (`images` is a
+    `keras_genart.data.shards.PreparedImages`); the labels are read into memory;
+    whether the set is gray comes from the manifest, without a scan. The shards
+    are checked against the manifest (present, sizes, record counts) first.
+
+    Args:
+        path: str. The prepared set's folder (it holds `manifest.json`).
+        image_size: int. The size the caller needs; a set of another size is
+            an error. Defaults to None (the set's own).
+
+    Returns:
+        `ImageData` whose summary has kind "prepared" and the source it was
+        prepared from.
+    """
+    manifest, images, labels = open_shards(path, image_size)
+    summary = {"source": os.path.abspath(path), "kind": "prepared",
+               "prepared_from": manifest["source"], "num_images": manifest["count"],
+               "content_hash": manifest["content_hash"], **manifest["skip_report"]}
+    data = ImageData(images, labels, manifest["count"], manifest["image_size"],
+                     list(manifest["class_names"]), summary)
+    data.grayscale = bool(manifest["grayscale"])  # fills the cached property: no scan
+    return data
 
 
 def _labels(labels):
@@ -228,5 +258,5 @@ def to_square_rgb_uint8(image, image_size):
     return tf.ensure_shape(tf.cast(image, tf.uint8), (image_size, image_size, 3))
 
 
-__all__ = ["ImageData", "load_images", "parse_source", "check_image_size",
+__all__ = ["ImageData", "load_images", "open_prepared", "parse_source", "check_image_size",
            "DEFAULT_SOURCE"]
